@@ -1,0 +1,116 @@
+"""Modes: which rewrites run on a function's graph and which back end runs it.
+
+Today's back end is the reference one: each node's `perform` (NumPy), called
+in topological order. The program checks that every value a node produces
+has the dtype and number of dimensions its type promises, so an op whose
+reference implementation drifts from its declared type fails loudly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symtheano.configuration import config
+from symtheano.graph.basic import Constant
+
+MODE_NAMES = ("FAST_RUN", "FAST_COMPILE", "PY", "DEBUG")
+
+
+class Mode:
+    """A rewrite selection and a linker. `excluding` names rewrites to skip."""
+
+    def __init__(self, linker="py", optimizer="fast_run", excluding=(), including=()):
+        if linker not in ("py",):
+            raise NotImplementedError(
+                f"linker {linker!r} is not available: this version of symtheano runs graphs "
+                "with the NumPy reference back end only (linker='py')")
+        self.linker = linker
+        self.optimizer = optimizer
+        self.excluding = tuple(excluding)
+        self.including = tuple(including)
+
+    def rewrite(self, fgraph):
+        """Rewrite `fgraph` in place (no rewrites are registered yet)."""
+        return fgraph
+
+    def link(self, fgraph):
+        return PyProgram(fgraph)
+
+    def excluding_(self, *names):
+        return Mode(self.linker, self.optimizer, self.excluding + names, self.including)
+
+    def __str__(self):
+        return f"Mode(linker={self.linker!r}, optimizer={self.optimizer!r})"
+
+
+def get_mode(mode):
+    """A Mode from None (config.mode), a name, or a Mode."""
+    if isinstance(mode, Mode):
+        return mode
+    name = mode if mode is not None else config.mode
+    if name in ("C", "CUDA"):
+        raise NotImplementedError(
+            f"mode={name!r} is not available in this version of symtheano: only the NumPy "
+            "reference back end exists yet; use mode='PY' (or FAST_RUN / FAST_COMPILE)")
+    if name not in MODE_NAMES:
+        raise ValueError(f"unknown mode {name!r}; expected one of {MODE_NAMES} or a Mode")
+    optimizer = "fast_compile" if name == "FAST_COMPILE" else "fast_run"
+    return Mode("py", optimizer)
+
+
+class PyProgram:
+    """Runs a FunctionGraph node by node with each op's NumPy `perform`."""
+
+    def __init__(self, fgraph):
+        self.fgraph = fgraph
+        cells = {}
+        for v in fgraph.variables:
+            cells[v] = [v.data] if isinstance(v, Constant) else [None]
+        self.input_cells = [cells[v] for v in fgraph.inputs]
+        self.output_cells = [cells[v] for v in fgraph.outputs]
+        self.steps = []
+        for node in fgraph.toposort():
+            self.steps.append((node.op.perform, node, [cells[v] for v in node.inputs],
+                               [cells[v] for v in node.outputs]))
+        # Cells that hold intermediate results, cleared after each call so that
+        # a program does not keep the previous call's arrays alive.
+        inputs = set(map(id, fgraph.inputs))
+        self.temp_cells = [c for v, c in cells.items()
+                           if not isinstance(v, Constant) and id(v) not in inputs]
+
+    def __call__(self, input_values):
+        for cell, value in zip(self.input_cells, input_values):
+            cell[0] = value
+        try:
+            for perform, node, in_cells, out_cells in self.steps:
+                try:
+                    perform(node, [c[0] for c in in_cells], out_cells)
+                except Exception as exc:
+                    _add_node_note(exc, node)
+                    raise
+                for out, cell in zip(node.outputs, out_cells):
+                    value = cell[0]
+                    if (not isinstance(value, np.ndarray) or value.dtype.name != out.dtype
+                            or value.ndim != out.ndim):
+                        cell[0] = _wrong_output(node, out, value)
+            return [c[0] for c in self.output_cells]
+        finally:
+            for cell in self.input_cells:
+                cell[0] = None
+            for cell in self.temp_cells:
+                cell[0] = None
+
+
+def _wrong_output(node, out, value):
+    raise TypeError(f"internal error: {node.op} produced {type(value).__name__}"
+                    f"{' of dtype ' + str(value.dtype) if hasattr(value, 'dtype') else ''}"
+                    f"{' with ndim ' + str(np.ndim(value))}, but its output type is {out.type}")
+
+
+def _add_node_note(exc, node):
+    """Tell the user which node failed and where in their code it was built."""
+    from symtheano.printing import short_label
+
+    out = node.outputs[0]
+    where = f", built at {out.where()}" if out.where() else ""
+    exc.add_note(f"while computing {short_label(out, 100)}{where}")

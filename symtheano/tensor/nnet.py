@@ -1,0 +1,3 @@
+"""Placeholder until this module is written; it exports nothing yet."""
+
+__all__ = []
