@@ -49,7 +49,7 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_nam
     known_grads: {variable: gradient} to start from (cost may then be None).
     return_disconnected: 'zero' (zeros_like), 'None' or 'Disconnected'.
     """
-    from symtheano.tensor.shape import zeros_like
+    from symtheano.tensor.shape import ones_like, zeros_like
 
     if disconnected_inputs not in ("raise", "warn", "ignore"):
         raise ValueError(f"disconnected_inputs must be 'raise', 'warn' or 'ignore', "
@@ -74,7 +74,9 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_nam
         if not _is_float(cost):
             raise TypeError(f"grad: the cost {cost} has dtype {cost.dtype}; only float "
                             "costs can be differentiated")
-        seeds[cost] = as_tensor_variable(np.ones((), dtype=cost.dtype))
+        # d cost / d cost = 1, written as fill(cost, 1) so that the gradient graph
+        # depends on the cost's inputs even where the derivative is a constant.
+        seeds[cost] = ones_like(cost)
     for var, g in (known_grads or {}).items():
         g = as_tensor_variable(g)
         if g.ndim != var.ndim:

@@ -254,7 +254,8 @@ class Function:
         news = results[self._n_out:]
         protected = values + shared_values
         for i, out in enumerate(outputs):
-            if not self._borrow[i] and _aliases(out, protected):
+            # Read-only arrays are views of constants: hand out a writable copy.
+            if not out.flags.writeable or (not self._borrow[i] and _aliases(out, protected)):
                 out = out.copy()
                 outputs[i] = out
             protected.append(out)

@@ -90,7 +90,12 @@ class Constant(Variable):
 
     def __init__(self, type, data, name=None):
         super().__init__(type, None, None, name)
-        self.data = type.filter(data, strict=False, allow_downcast=True)
+        value = type.filter(data, strict=False, allow_downcast=True)
+        if value is data:  # never freeze the caller's own array
+            value = value.copy()
+        # Read-only: no op, and no caller holding a returned view, can change a constant.
+        value.setflags(write=False)
+        self.data = value
 
     def clone(self):
         return type(self)(self.type, self.data, name=self.name)

@@ -428,6 +428,21 @@ class Switch(ScalarOp):
         return [None, switch(cond, gout, zero), switch(cond, zero, gout)]
 
 
+class Second(ScalarOp):
+    """b broadcast to the shape of a (Theano's `second`/`fill`); a only gives the shape."""
+
+    nin, name = 2, "second"
+
+    def output_dtype(self, a, b):
+        return b
+
+    def impl(self, a, b):
+        return np.array(np.broadcast_to(b, np.broadcast_shapes(a.shape, b.shape)))
+
+    def grad(self, inputs, output, gout):
+        return [None, gout]
+
+
 class Identity(ScalarOp):
     """A copy of x."""
 
@@ -501,6 +516,7 @@ logical_not = register_scalar_op(LogicalNot())
 isnan = register_scalar_op(IsNan())
 isinf = register_scalar_op(IsInf())
 switch = register_scalar_op(Switch())
+second = register_scalar_op(Second())
 tensor_copy = register_scalar_op(Identity())
 
 where = switch
@@ -554,5 +570,5 @@ __all__ = [
     "round_half_away_from_zero", "lt", "gt", "le", "ge", "eq", "neq", "and_", "or_", "xor",
     "invert", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "logical_and",
     "logical_or", "logical_xor", "logical_not", "isnan", "isinf", "switch", "where",
-    "tensor_copy", "cast", "clip", "divide", "floor_div", "inv", "as_float",
+    "tensor_copy", "second", "cast", "clip", "divide", "floor_div", "inv", "as_float",
 ]

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from symtheano.graph.basic import Apply, Op, Props
+from symtheano.graph.basic import Apply, Constant, Op, Props
 from symtheano.tensor.type import FLOAT_DTYPES, TensorType, upcast, upgrade_to_float
-from symtheano.tensor.var import as_tensor_variable
+from symtheano.tensor.var import as_tensor_variable, constant
 
 SCALAR_OPS = {}  # name -> ScalarOp instance, for the registry test and printing
 
@@ -268,7 +268,13 @@ def dimshuffle(x, pattern):
     pattern = tuple(pattern)
     if pattern == tuple(range(x.ndim)):
         return x
-    return DimShuffle(x.ndim, pattern)(x)
+    op = DimShuffle(x.ndim, pattern)
+    node = op.make_node(x)
+    if isinstance(x, Constant):  # rearranging known data needs no graph node
+        storage = [[None]]
+        op.perform(node, [x.data], storage)
+        return constant(storage[0][0])
+    return node.outputs[0]
 
 
 def transpose(x, axes=None):

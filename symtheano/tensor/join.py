@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from symtheano.config import config
 from symtheano.graph.basic import Apply, Constant, Op, Variable
 from symtheano.tensor import basic as tb
 from symtheano.tensor.elemwise import dimshuffle, shape_padleft
@@ -106,7 +105,7 @@ class Join(Op):
         try:
             out = np.concatenate(inputs, axis=axis)
         except ValueError:
-            shapes = ", ".join(f"{v} {x.shape}" for v, x in zip(node.inputs, inputs))
+            shapes = ", ".join(f"{v} {x.shape}" for v, x in zip(node.inputs, inputs, strict=True))
             raise ValueError(f"concatenate along axis {axis}: the shapes must agree except "
                              f"in that axis, got {shapes}") from None
         output_storage[0][0] = out.astype(node.outputs[0].dtype, copy=False)
@@ -122,7 +121,7 @@ class Join(Op):
                 shape.append(total)
             else:
                 # Prefer an input whose size here is static (a constant).
-                pick = next((shp[d] for t, shp in zip(node.inputs, input_shapes)
+                pick = next((shp[d] for t, shp in zip(node.inputs, input_shapes, strict=True)
                              if t.type.shape[d] is not None), input_shapes[0][d])
                 shape.append(pick)
         return [tuple(shape)]
@@ -135,7 +134,7 @@ class Join(Op):
         sizes = MakeVector("int64")(*[shape_i(x, axis) for x in inputs])
         pieces = Split(len(inputs), axis).make_node(gz, sizes).outputs
         return [tb.cast(p, x.dtype) if x.dtype in FLOAT_DTYPES else None
-                for x, p in zip(inputs, pieces)]
+                for x, p in zip(inputs, pieces, strict=True)]
 
     def pretty(self, input_strs):
         return f"concatenate([{', '.join(input_strs)}], axis={self.axis})"
@@ -154,9 +153,10 @@ class Split(Op):
 
     def make_node(self, x, splits):
         x = as_tensor_variable(x)
-        if isinstance(splits, list | tuple) or not isinstance(splits, Variable):
+        if isinstance(splits, list | tuple) and any(isinstance(s, Variable) for s in splits):
+            splits = MakeVector("int64")(*splits)
+        elif not isinstance(splits, Variable):
             splits = constant(np.asarray(splits, dtype="int64"))
-        splits = as_tensor_variable(splits)
         if x.ndim == 0:
             raise ValueError(f"split: cannot split the 0-d tensor {x}")
         axis = _check_axis(self.axis, x.ndim, "split")
@@ -188,7 +188,7 @@ class Split(Op):
                              f"axis {axis} into {self.n_splits} pieces of sizes "
                              f"{splits.tolist()}")
         pieces = np.split(x, np.cumsum(splits)[:-1], axis=axis)
-        for cell, piece in zip(output_storage, pieces):
+        for cell, piece in zip(output_storage, pieces, strict=True):
             cell[0] = piece.copy()
 
     def infer_shape(self, node, input_shapes):
@@ -207,7 +207,8 @@ class Split(Op):
         x, _ = inputs
         if x.dtype not in FLOAT_DTYPES:
             return [None, None]
-        grads = [g if g is not None else zeros_like(o) for g, o in zip(output_grads, outputs)]
+        grads = [g if g is not None else zeros_like(o)
+                 for g, o in zip(output_grads, outputs, strict=True)]
         return [tb.cast(Join(self.axis)(*grads), x.dtype), None]
 
     def pretty(self, input_strs):
@@ -488,23 +489,25 @@ def tile(x, reps, ndim=None):
                          f"reps has {n} dimensions")
     reps = [1] * (n - len(reps)) + reps
     x = shape_padleft(x, n - x.ndim) if n > x.ndim else x
-    if all(r == 1 for r in reps if isinstance(r, int)) and all(isinstance(r, int) for r in reps):
+    if all(isinstance(r, int) and r == 1 for r in reps):
         return x
     # x of shape (a, b) tiled by (r, s): (1, a, 1, b) broadcast to (r, a, s, b), then
     # reshaped to (r * a, s * b). Dimensions with a literal rep of 1 are left alone.
     pattern, big, final = [], [], []
     for d, r in enumerate(reps):
         size = shape_i(x, d)
-        if not (isinstance(r, int) and r == 1):
-            pattern.append("x")
-            big.append(r)
         pattern.append(d)
         big.append(size)
+        if isinstance(r, int) and r == 1:
+            final.append(size)
+            continue
+        pattern.insert(-1, "x")
+        big.insert(-1, r)
         static = _static_int(size)
         if isinstance(r, int) and static is not None:
             final.append(r * static)
         else:
-            final.append(tb.cast(r, "int64") * size if not isinstance(r, int) else r * size)
+            final.append(tb.cast(r, "int64") * size)
     return reshape(alloc(dimshuffle(x, pattern), *big), tuple(final))
 
 
@@ -593,7 +596,7 @@ def arange(start, stop=None, step=1, dtype=None):
         _numeric_scalar(v, f"arange: {what}")
     if dtype is None:
         dtype = np.arange(*[np.array(v, dtype=a.dtype) for v, a in
-                            zip((0, 1, 1), (start, stop, step))]).dtype.name
+                            zip((0, 1, 1), (start, stop, step), strict=True)]).dtype.name
     return ARange(normalize_dtype(dtype))(start, stop, step)
 
 
@@ -602,8 +605,8 @@ class Eye(Op):
 
     __props__ = ("dtype",)
 
-    def __init__(self, dtype=None):
-        self.dtype = normalize_dtype(dtype if dtype is not None else config.floatX)
+    def __init__(self, dtype):
+        self.dtype = normalize_dtype(dtype)
 
     def make_node(self, n, m, k):
         args = []
@@ -639,7 +642,8 @@ class Eye(Op):
 def eye(n, m=None, k=0, dtype=None):
     """An n x m matrix (m defaults to n) with ones on diagonal k (0: the main one,
     > 0 above it); dtype defaults to config.floatX."""
-    return Eye(dtype)(n, n if m is None else m, k)
+    return Eye(normalize_dtype(dtype if dtype is not None else "floatX"))(
+        n, n if m is None else m, k)
 
 
 def identity_like(x, dtype=None):

@@ -251,6 +251,82 @@ def expand_dims(x, axis):
     return x
 
 
+class SpecifyShape(Op):
+    """x, with its static shape declared as `shape` (checked at run time).
+
+    Declaring a size of 1 makes a dimension broadcastable (`addbroadcast`);
+    declaring None forgets a static size (`unbroadcast`).
+    """
+
+    __props__ = ("shape",)
+
+    def __init__(self, shape):
+        self.shape = tuple(None if s is None else int(s) for s in shape)
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        if x.ndim != len(self.shape):
+            raise ValueError(f"specify_shape: {x} has {x.ndim} dimensions, the shape "
+                             f"{self.shape} has {len(self.shape)}")
+        for d, (have, want) in enumerate(zip(x.type.shape, self.shape)):
+            if have is not None and want is not None and have != want:
+                raise ValueError(f"specify_shape: dimension {d} of {x} has static size {have}, "
+                                 f"cannot declare it {want}")
+        return Apply(self, [x], [TensorType(x.dtype, self.shape).make_variable()])
+
+    def perform(self, node, inputs, output_storage):
+        (x,) = inputs
+        for d, want in enumerate(self.shape):
+            if want is not None and x.shape[d] != want:
+                raise ValueError(f"{node.inputs[0]} was declared to have size {want} in "
+                                 f"dimension {d}, but its shape is {x.shape}")
+        output_storage[0][0] = x
+
+    def infer_shape(self, node, input_shapes):
+        return [tuple(constant(np.int64(w)) if w is not None else s
+                      for w, s in zip(self.shape, input_shapes[0]))]
+
+    def grad(self, inputs, output_grads):
+        return [output_grads[0]]
+
+    def pretty(self, input_strs):
+        return input_strs[0]
+
+
+def specify_shape(x, shape):
+    """`x` with its static shape declared (None entries keep x's static size)."""
+    x = as_tensor_variable(x)
+    merged = tuple(x.type.shape[d] if s is None else s for d, s in enumerate(shape))
+    return x if merged == x.type.shape else SpecifyShape(merged)(x)
+
+
+def addbroadcast(x, *axes):
+    """`x` with dimensions `axes` declared of size 1, hence broadcastable (checked
+    when the function runs)."""
+    x = as_tensor_variable(x)
+    shape = list(x.type.shape)
+    for a in axes:
+        shape[a] = 1
+    return specify_shape(x, shape)
+
+
+def unbroadcast(x, *axes):
+    """`x` with the static size of dimensions `axes` forgotten (no longer broadcastable)."""
+    x = as_tensor_variable(x)
+    shape = list(x.type.shape)
+    for a in axes:
+        shape[a] = None
+    shape = tuple(shape)
+    return x if shape == x.type.shape else SpecifyShape(shape)(x)
+
+
+def patternbroadcast(x, broadcastable):
+    """`x` with the broadcastable pattern `broadcastable` (Theano's patternbroadcast)."""
+    x = as_tensor_variable(x)
+    x = unbroadcast(x, *[d for d, b in enumerate(broadcastable) if not b])
+    return addbroadcast(x, *[d for d, b in enumerate(broadcastable) if b])
+
+
 class Alloc(Op):
     """`value` broadcast to a given shape, as a new array (Theano's T.alloc)."""
 
@@ -364,11 +440,15 @@ def ones(shape, dtype="floatX"):
 
 
 def full_like(x, fill_value, dtype=None):
-    """An array shaped like `x` filled with `fill_value` (dtype: x's by default)."""
+    """An array shaped like `x` filled with `fill_value` (dtype: x's by default).
+
+    The result depends on `x` (as Theano's fill did), so a function whose
+    output is, say, a constant gradient still uses the input it was given.
+    """
     x = as_tensor_variable(x)
     dtype = normalize_dtype(dtype) if dtype is not None else x.dtype
     value = tb.cast(as_tensor_variable(fill_value), dtype)
-    return alloc(value, *shape_tuple(x))
+    return tb.second(x, value)
 
 
 def zeros_like(x, dtype=None):
@@ -383,15 +463,10 @@ def ones_like(x, dtype=None):
 
 def fill(model, value):
     """`value` broadcast to the shape of `model` (Theano's T.fill)."""
-    model, value = as_tensor_variable(model), as_tensor_variable(value)
-    return alloc(value, *shape_tuple(model))
-
-
-def second(a, b):
-    """Theano's `second(a, b)`: b broadcast to a's shape."""
-    return fill(a, b)
+    return tb.second(model, value)
 
 __all__ = [
     "shape", "shape_i", "shape_tuple", "reshape", "flatten", "squeeze", "expand_dims", "alloc",
-    "full", "zeros", "ones", "full_like", "zeros_like", "ones_like", "fill", "second",
+    "full", "zeros", "ones", "full_like", "zeros_like", "ones_like", "fill", "specify_shape",
+    "addbroadcast", "unbroadcast", "patternbroadcast",
 ]

@@ -131,6 +131,8 @@ CASES = [
     OpCase("basic_isnan", T.isnan, np.isnan, _nan_samples),
     OpCase("basic_isinf", T.isinf, np.isinf, _nan_samples),
     OpCase("basic_switch", T.switch, np.where, _switch_samples),
+    OpCase("basic_second", T.second, lambda a, b: np.broadcast_to(b, np.broadcast_shapes(
+        a.shape, b.shape)).copy(), _binary_samples()),
     OpCase("basic_copy", T.tensor_copy, np.copy, _unary_samples()),
     OpCase("basic_cast_f32", lambda a: T.cast(a, "float32"), lambda a: a.astype("float32"),
            _unary_samples(), rtol=1e-6, grad_eps=1e-2, grad_tol=1e-4),
