@@ -244,7 +244,8 @@ class Function:
                 values[pos] = value
         for pos, value in enumerate(values):
             if value is _MISSING:
-                raise TypeError(f"{self.name}: missing argument for {_describe(self.inputs[pos], pos)}")
+                raise TypeError(f"{self.name}: missing argument for "
+                                f"{_describe(self.inputs[pos], pos)}")
         if not self.trust_input:
             values = [v if self._is_default(pos, v) else self._filter(pos, v)
                       for pos, v in enumerate(values)]

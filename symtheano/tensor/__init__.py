@@ -5,6 +5,7 @@ Each family of ops lives in its own module; this file only gathers them.
 """
 
 from symtheano.tensor import nnet  # noqa: F401  (T.nnet.softmax, as in Theano)
+from symtheano.tensor.advanced_subtensor import *  # noqa: F403
 from symtheano.tensor.basic import *  # noqa: F403
 from symtheano.tensor.blas import *  # noqa: F403
 from symtheano.tensor.elemwise import (  # noqa: F401

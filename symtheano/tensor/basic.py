@@ -19,7 +19,6 @@ from symtheano.tensor.type import (
 )
 from symtheano.tensor.var import as_tensor_variable, constant  # noqa: F401  (re-export)
 
-
 # -- arithmetic ------------------------------------------------------------------------------
 
 class Add(ScalarOp):

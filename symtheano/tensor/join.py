@@ -421,7 +421,7 @@ class RepeatSum(Op):
                              f"axis {axis}")
         moved = np.moveaxis(g, axis, 0)
         out = np.zeros((n,) + moved.shape[1:], dtype=node.outputs[0].dtype)
-        np.add.at(out, group, moved)
+        np.add.at(out, group[::-1], moved)
         output_storage[0][0] = np.ascontiguousarray(np.moveaxis(out, 0, axis))
 
     def infer_shape(self, node, input_shapes):

@@ -241,7 +241,7 @@ def check_index_inputs(op, x, idx_list, index):
         raise TypeError(f"{op}: expected {len(kinds)} index input(s) after {_label(x)}, got "
                         f"{len(index)}")
     checked = []
-    for i, ((kind, e), v) in enumerate(zip(kinds, index)):
+    for i, ((kind, e), v) in enumerate(zip(kinds, index, strict=True)):
         v = as_tensor_variable(v)
         if kind == "mask":
             ok = v.dtype == "bool" and v.ndim == e.ndim
@@ -324,7 +324,7 @@ def _static_broadcast(shapes, x):
     ndim = max((len(s) for s in shapes), default=0)
     padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
     out = []
-    for sizes in zip(*padded):
+    for sizes in zip(*padded, strict=True):
         known = {s for s in sizes if s is not None and s != 1}
         if len(known) > 1:
             raise IndexError(f"indexing {_label(x)}: the index arrays cannot be broadcast "
@@ -338,7 +338,7 @@ def _symbolic_broadcast(shapes):
     one = constant(np.int64(1))
     padded = [(one,) * (ndim - len(s)) + tuple(s) for s in shapes]
     out = []
-    for sizes in zip(*padded):
+    for sizes in zip(*padded, strict=True):
         size = sizes[0]
         for s in sizes[1:]:
             size = tb.switch(tb.eq(size, 1), s, size)
@@ -400,7 +400,7 @@ def symbolic_indexed_shape(idx_list, index, x_shape, index_shapes):
     """The shape of x[idx] as int64 scalars, from the input shapes (infer_shape)."""
     from symtheano.tensor.reduce import sum as sum_
 
-    shapes = {id(v): s for v, s in zip(index, index_shapes)}
+    shapes = {id(v): s for v, s in zip(index, index_shapes, strict=True)}
 
     def adv_shape(kind, v):
         if kind == "array":

@@ -69,8 +69,7 @@ def test_infer_shape(case):
             node = out.owner
             if node is None or not hasattr(node.op, "infer_shape"):
                 continue
-            from symtheano.tensor.shape import shape_tuple
-            from symtheano.tensor.shape import MakeVector
+            from symtheano.tensor.shape import MakeVector, shape_tuple
 
             shapes = node.op.infer_shape(node, [shape_tuple(i) for i in node.inputs])
             shp = shapes[node.outputs.index(out)]
