@@ -76,6 +76,9 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     updates: (shared_variable, new_expression) pairs applied after each call.
     givens: (variable, replacement) pairs substituted into the graph.
     """
+    if profile:
+        raise NotImplementedError("function(profile=True) is not available yet: profiling "
+                                  "arrives with the compiled back ends")
     if not isinstance(inputs, list | tuple):
         raise TypeError(f"function: inputs must be a list of variables, got "
                         f"{type(inputs).__name__} (write function([x], ...))")

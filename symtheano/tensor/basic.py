@@ -430,7 +430,7 @@ class Switch(ScalarOp):
 class Second(ScalarOp):
     """b broadcast to the shape of a (Theano's `second`/`fill`); a only gives the shape."""
 
-    nin, name = 2, "second"
+    nin, name, pp_name = 2, "second", "fill"
 
     def output_dtype(self, a, b):
         return b

@@ -198,16 +198,18 @@ class MatMul(Op):
     def perform(self, node, inputs, output_storage):
         a, b = inputs
         _check_runtime_inner("matmul", node, a, a.ndim - 1, b, b.ndim - 2)
-        for var, x, other in ((node.inputs[0], a, b), (node.inputs[1], b, a)):
-            for d in range(a.ndim - 2):
-                if x.shape[d] != other.shape[d] and x.shape[d] != 1 and other.shape[d] != 1:
-                    raise ValueError(f"matmul: batch dimension {d} has sizes {a.shape[d]} and "
-                                     f"{b.shape[d]} (shapes {a.shape}, {b.shape})")
-                if x.shape[d] == 1 and other.shape[d] != 1 and var.type.shape[d] != 1:
-                    raise ValueError(
-                        f"matmul: input {var} has size 1 in batch dimension {d} where the "
-                        f"other input has {other.shape[d]} (shapes {a.shape}, {b.shape}); a "
-                        "dimension broadcasts only when its static size is 1")
+        for d in range(a.ndim - 2):
+            if a.shape[d] == b.shape[d]:
+                continue
+            if 1 not in (a.shape[d], b.shape[d]):
+                raise ValueError(f"matmul: batch dimension {d} has sizes {a.shape[d]} and "
+                                 f"{b.shape[d]} (shapes {a.shape}, {b.shape})")
+            var = node.inputs[0] if a.shape[d] == 1 else node.inputs[1]
+            if var.type.shape[d] != 1:
+                raise ValueError(
+                    f"matmul: input {var} has size 1 in batch dimension {d} where the other "
+                    f"input has {max(a.shape[d], b.shape[d])} (shapes {a.shape}, {b.shape}); "
+                    "a dimension broadcasts only when its static size is 1")
         output_storage[0][0] = np.asarray(np.matmul(a, b), dtype=node.outputs[0].dtype)
 
     def infer_shape(self, node, input_shapes):

@@ -32,6 +32,7 @@ class ScalarOp(Props):
     float_output = False  # True: integer inputs compute in a float dtype
     bool_output = False
     int_only = False     # bitwise ops
+    pp_name = None       # the name `pp` prints, when it differs from `name`
 
     def output_dtype(self, *dtypes):
         if self.bool_output:
@@ -150,7 +151,7 @@ class Elemwise(Op):
             return f"({input_strs[0]} {op.infix} {input_strs[1]})"
         if op.infix and len(input_strs) == 1:
             return f"{op.infix}{input_strs[0]}"
-        return f"{op.name}({', '.join(input_strs)})"
+        return f"{op.pp_name or op.name}({', '.join(input_strs)})"
 
 
 def reduce_to_input(g, x):

@@ -421,7 +421,7 @@ class RepeatSum(Op):
                              f"axis {axis}")
         moved = np.moveaxis(g, axis, 0)
         out = np.zeros((n,) + moved.shape[1:], dtype=node.outputs[0].dtype)
-        np.add.at(out, group[::-1], moved)
+        np.add.at(out, group, moved)
         output_storage[0][0] = np.ascontiguousarray(np.moveaxis(out, 0, axis))
 
     def infer_shape(self, node, input_shapes):
@@ -448,7 +448,7 @@ def repeat(x, repeats, axis=None):
     if axis is None or x.ndim == 0:
         if axis is not None:
             _check_axis(axis, 1, "repeat")
-        x, axis = flatten(x), 0
+        x, axis = (x if x.ndim == 1 else flatten(x)), 0
     return Repeat(_check_axis(axis, x.ndim, "repeat"))(x, repeats)
 
 

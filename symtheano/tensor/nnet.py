@@ -1,6 +1,8 @@
 """Neural-network helpers, Theano's `T.nnet`: softmax and log-softmax ops, the
-cross-entropy costs, and (as the very same objects as in `T.*`) the activation
-functions that live in tensor/math.py: sigmoid, softplus, relu, hard_sigmoid...
+cross-entropy costs, one-hot encoding, and the activation functions Theano kept
+here (sigmoid, softplus, relu, ...: the very objects of tensor/special.py, so
+T.nnet.sigmoid is T.sigmoid; hard_sigmoid and ultra_fast_sigmoid are defined
+here for as long as no other module defines them).
 
 Softmax and LogSoftmax are ops rather than compositions so that they are
 computed stably (shifted by the maximum along the axis) and differentiated
@@ -178,14 +180,14 @@ def to_one_hot(y, nb_class, dtype=None):
 
 def _xlogy(x, y):
     """x * log(y), with 0 where x == 0 and y == 0 (the limit taken by entropies)."""
-    both_zero = tb.and_(tb.eq(x, 0), tb.eq(y, 0))
+    both_zero = tb.logical_and(tb.eq(x, 0), tb.eq(y, 0))
     # Substituting y = 1 there keeps the gradient with respect to y finite (zero).
     return x * _math().log(tb.switch(both_zero, 1, y))
 
 
 def _xlog1py(x, y):
     """x * log1p(y), with 0 where x == 0 and y == -1."""
-    both = tb.and_(tb.eq(x, 0), tb.eq(y, -1))
+    both = tb.logical_and(tb.eq(x, 0), tb.eq(y, -1))
     return x * _math().log1p(tb.switch(both, 0, y))
 
 
@@ -198,10 +200,12 @@ def binary_crossentropy(output, target):
 
 def sigmoid_binary_crossentropy(logits, target):
     """binary_crossentropy(sigmoid(logits), target) computed from the logits without
-    overflow: max(x, 0) - t * x + log1p(exp(-|x|))."""
-    m = _math()
+    overflow, as softplus(x) - t * x (softplus is max(x, 0) + log1p(exp(-|x|)))."""
+    from symtheano.tensor.special import softplus
+
     x, t = as_tensor_variable(logits), as_tensor_variable(target)
-    return tb.maximum(x, 0) - t * x + m.log1p(m.exp(-tb.abs(x)))
+    # log(1 + exp(-x)) * t + log(1 + exp(x)) * (1 - t) = softplus(x) - t * x
+    return softplus(x) - t * x
 
 
 def categorical_crossentropy(coding_dist, true_dist):
@@ -231,19 +235,43 @@ def categorical_crossentropy(coding_dist, true_dist):
     return -sum_(_xlogy(t, p), axis=-1)
 
 
-# -- activation functions: the objects defined in tensor/math.py ---------------------------
+# -- activation functions: the objects defined in tensor/special.py or tensor/math.py --------
 
-_FROM_MATH = ("sigmoid", "softplus", "relu", "ultra_fast_sigmoid", "hard_sigmoid",
-              "softsign", "elu", "selu")
+def _hard_sigmoid(x):
+    """Theano's hard_sigmoid: clip(0.2 * x + 0.5, 0, 1), a piecewise-linear sigmoid."""
+    x = as_tensor_variable(x)
+    if x.dtype not in FLOAT_DTYPES:
+        x = tb.as_float(x)
+    slope, offset = (tb.constant(np.asarray(v, dtype=x.dtype)) for v in (0.2, 0.5))
+    return tb.clip(slope * x + offset, 0, 1)
+
+
+def _ultra_fast_sigmoid(x):
+    """Theano's ultra_fast_sigmoid was a fast approximation of the sigmoid; here it is
+    the exact (and stable) sigmoid, which the compiled back ends make fast anyway."""
+    from symtheano.tensor import special
+
+    return special.sigmoid(x)
+
+
+# Looked up in tensor/special.py, then tensor/math.py, so that T.nnet.sigmoid is the very
+# object T.sigmoid is; the fallbacks serve names neither of them defines.
+_ACTIVATIONS = ("sigmoid", "softplus", "relu", "ultra_fast_sigmoid", "hard_sigmoid",
+                "softsign", "elu", "selu")
+_FALLBACKS = {"hard_sigmoid": _hard_sigmoid, "ultra_fast_sigmoid": _ultra_fast_sigmoid}
 
 
 def __getattr__(name):
-    if name in _FROM_MATH:
-        try:
-            return getattr(_math(), name)
-        except AttributeError:
-            raise AttributeError(f"T.nnet.{name} is not available: symtheano.tensor.math "
-                                 f"defines no {name!r}") from None
+    if name in _ACTIVATIONS:
+        from symtheano.tensor import math, special
+
+        for module in (special, math):
+            if hasattr(module, name):
+                return getattr(module, name)
+        if name in _FALLBACKS:
+            return _FALLBACKS[name]
+        raise AttributeError(f"T.nnet.{name} is not available: neither symtheano.tensor."
+                             f"special nor symtheano.tensor.math defines {name!r}")
     raise AttributeError(f"module 'symtheano.tensor.nnet' has no attribute {name!r}")
 
 

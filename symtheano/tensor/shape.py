@@ -224,7 +224,16 @@ def flatten(x, ndim=1, outdim=None):
     ndim = outdim if outdim is not None else ndim
     if not 1 <= ndim <= max(x.ndim, 1):
         raise ValueError(f"flatten: ndim must be in 1..{max(x.ndim, 1)}, got {ndim}")
-    return reshape(x, tuple(shape_i(x, i) for i in range(ndim - 1)) + (-1,))
+    if ndim == 1:
+        return reshape(x, (-1,))
+    # The product of the flattened sizes, not -1, which is ambiguous when a kept size is 0.
+    rest = [shape_i(x, i) for i in range(ndim - 1, x.ndim)]
+    last = rest[0]
+    for s in rest[1:]:
+        last = last * s
+    if all(isinstance(s, Constant) for s in rest):
+        last = int(np.prod([int(s.data) for s in rest]))
+    return reshape(x, tuple(shape_i(x, i) for i in range(ndim - 1)) + (last,))
 
 
 def squeeze(x, axis=None):
@@ -358,6 +367,16 @@ class Alloc(Op):
     def perform(self, node, inputs, output_storage):
         value, *shp = inputs
         target = tuple(int(s) for s in shp)
+        # Theano's rule, as in Elemwise: only a dimension of static size 1 may broadcast
+        # (the gradient sums over those alone).
+        offset, declared = len(target) - value.ndim, node.inputs[0].type.shape
+        for d, (size, static) in enumerate(zip(value.shape, declared, strict=True)):
+            if size != target[offset + d] and static != 1:
+                raise ValueError(
+                    f"alloc: {node.inputs[0]} of shape {value.shape} has size {size} in "
+                    f"dimension {d}, where the shape {target} asks for {target[offset + d]}; "
+                    "a dimension broadcasts only when it is declared broadcastable: use "
+                    "T.row/T.col, a static shape of 1, or T.addbroadcast")
         try:
             out = np.empty(target, dtype=node.outputs[0].dtype)
             out[...] = value

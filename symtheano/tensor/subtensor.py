@@ -172,11 +172,11 @@ def _parse_item(x, item, inputs):
     if item is None:
         return None
     if isinstance(item, slice):
+        start = _slice_part(x, item.start, inputs)
+        stop = _slice_part(x, item.stop, inputs)
         step = _slice_part(x, item.step, inputs)
         if step == 0:
             raise ValueError(f"slice step cannot be zero (indexing {_label(x)})")
-        start = _slice_part(x, item.start, inputs)
-        stop = _slice_part(x, item.stop, inputs)
         if step == 1:
             step = None
         return Slice(start, stop, step)
@@ -320,32 +320,6 @@ def slice_length(n, start, stop, step):
                      _i64(_slice_length_signed(n, start, stop, step, False)))
 
 
-def _static_broadcast(shapes, x):
-    ndim = max((len(s) for s in shapes), default=0)
-    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
-    out = []
-    for sizes in zip(*padded, strict=True):
-        known = {s for s in sizes if s is not None and s != 1}
-        if len(known) > 1:
-            raise IndexError(f"indexing {_label(x)}: the index arrays cannot be broadcast "
-                             f"together (static shapes {', '.join(map(str, shapes))})")
-        out.append(known.pop() if known else 1 if all(s == 1 for s in sizes) else None)
-    return tuple(out)
-
-
-def _symbolic_broadcast(shapes):
-    ndim = max((len(s) for s in shapes), default=0)
-    one = constant(np.int64(1))
-    padded = [(one,) * (ndim - len(s)) + tuple(s) for s in shapes]
-    out = []
-    for sizes in zip(*padded, strict=True):
-        size = sizes[0]
-        for s in sizes[1:]:
-            size = tb.switch(tb.eq(size, 1), s, size)
-        out.append(size)
-    return tuple(out)
-
-
 def _layout(idx_list, values, x_dims, slice_len, adv_shape, broadcast, one):
     """The output dims of x[idx] from the input dims (NumPy's placement rules)."""
     bound = _bind(idx_list, values)
@@ -373,8 +347,8 @@ def _layout(idx_list, values, x_dims, slice_len, adv_shape, broadcast, one):
     return tuple(out)
 
 
-def static_indexed_shape(x, idx_list, index):
-    """The static shape of x[idx] (None where unknown)."""
+def static_indexed_shape(x, idx_list, index, rules=None):
+    """The static shape of x[idx] (None where unknown); `rules`: see AdvancedRules."""
     unknown = object()
 
     def slice_len(n, start, stop, step):
@@ -384,41 +358,27 @@ def static_indexed_shape(x, idx_list, index):
             return None
         return slice_length(n, start, stop, step)
 
-    def adv_shape(kind, v):
-        if kind == "array":
-            return v.type.shape
-        if kind == "mask":
-            return (int(np.count_nonzero(v.data)) if isinstance(v, Constant) else None,)
-        return ()
-
     values = [unknown if (v.ndim == 0 and v.dtype != "bool") else v for v in index]
-    return _layout(idx_list, values, x.type.shape, slice_len, adv_shape,
-                   lambda shapes: _static_broadcast(shapes, x), 1)
+    return _layout(idx_list, values, x.type.shape, slice_len,
+                   rules and rules.static_index_shape,
+                   rules and (lambda shapes: rules.static_broadcast(shapes, x)), 1)
 
 
-def symbolic_indexed_shape(idx_list, index, x_shape, index_shapes):
+def symbolic_indexed_shape(idx_list, index, x_shape, index_shapes, rules=None):
     """The shape of x[idx] as int64 scalars, from the input shapes (infer_shape)."""
-    from symtheano.tensor.reduce import sum as sum_
-
     shapes = {id(v): s for v, s in zip(index, index_shapes, strict=True)}
-
-    def adv_shape(kind, v):
-        if kind == "array":
-            return tuple(shapes[id(v)])
-        if kind == "mask":
-            return (_i64(sum_(v)),)
-        return ()
 
     def slice_len(n, *parts):
         if all(p is None for p in parts):
             return n
         return _i64(slice_length(n, *parts))
 
-    return _layout(idx_list, index, tuple(x_shape), slice_len, adv_shape,
-                   _symbolic_broadcast, constant(np.int64(1)))
+    return _layout(idx_list, index, tuple(x_shape), slice_len,
+                   rules and (lambda kind, v: rules.symbolic_index_shape(kind, v, shapes)),
+                   rules and rules.symbolic_broadcast, constant(np.int64(1)))
 
 
-def check_static_index(x, idx_list, index):
+def check_static_index(x, idx_list, index, rules=None):
     """Raise IndexError for constant indexes that static sizes prove out of range."""
     for e, kind, dim, value in _bind(idx_list, index):
         if kind == "int":
@@ -427,21 +387,8 @@ def check_static_index(x, idx_list, index):
                 raise IndexError(f"index {e} is out of bounds for dimension {dim} of "
                                  f"{_label(x)}, whose size is {n} (static shape "
                                  f"{x.type.describe_shape()})")
-        elif kind == "array" and isinstance(value, Constant) and value.data.size:
-            n = x.type.shape[dim]
-            bad = value.data[(value.data < -n) | (value.data >= n)] if n is not None else []
-            if len(bad):
-                raise IndexError(f"index {bad.flat[0]} is out of bounds for dimension {dim} "
-                                 f"of {_label(x)}, whose size is {n} (static shape "
-                                 f"{x.type.describe_shape()})")
-        elif kind == "mask":
-            for j, m in enumerate(value.type.shape):
-                n = x.type.shape[dim + j]
-                if m is not None and n is not None and m != n:
-                    raise IndexError(
-                        f"boolean mask {_label(value)} of static shape "
-                        f"{value.type.describe_shape()} does not match {_label(x)} of static "
-                        f"shape {x.type.describe_shape()} in dimension {dim + j}")
+        elif rules is not None:
+            rules.check_static(x, kind, dim, value)
 
 
 # -- running an index ---------------------------------------------------------------------------
@@ -496,13 +443,27 @@ def check_value_shape(node, y_var, y, target):
 
 # -- the ops --------------------------------------------------------------------------------------
 
-class GetItemOp(Op):
+def _checked_idx_list(op_class, idx_list):
+    idx_list = tuple(idx_list)
+    for e in idx_list:
+        parts = (e.start, e.stop, e.step) if isinstance(e, Slice) else ()
+        if not (e is None or type(e) is int or e in (SCALAR, ARRAY) or isinstance(e, Mask)
+                or (parts and all(p is None or type(p) is int or p == SCALAR for p in parts))):
+            raise TypeError(f"{op_class.__name__}: invalid index entry {e!r}")
+    if op_class.rules is None and is_advanced(idx_list):
+        raise TypeError(f"{op_class.__name__} takes a basic index (ints, slices, None), not "
+                        f"[{format_index(idx_list)}]; use its Advanced counterpart")
+    return idx_list
+
+
+class _GetItemOp(Op):
     """x[idx]: the parts shared by Subtensor and AdvancedSubtensor."""
 
     __props__ = ("idx_list",)
+    rules = None  # the advanced ops' AdvancedRules: shapes and checks of arrays and masks
 
     def __init__(self, idx_list):
-        self.idx_list = tuple(idx_list)
+        self.idx_list = _checked_idx_list(type(self), idx_list)
 
     def __str__(self):
         return f"{type(self).__name__}{{{format_index(self.idx_list)}}}"
@@ -514,8 +475,8 @@ class GetItemOp(Op):
     def make_node(self, x, *index):
         x = as_tensor_variable(x)
         index = check_index_inputs(self, x, self.idx_list, index)
-        check_static_index(x, self.idx_list, index)
-        shape = static_indexed_shape(x, self.idx_list, index)
+        check_static_index(x, self.idx_list, index, self.rules)
+        shape = static_indexed_shape(x, self.idx_list, index, self.rules)
         return Apply(self, [x, *index], [TensorType(x.dtype, shape).make_variable()])
 
     def perform(self, node, inputs, output_storage):
@@ -525,7 +486,8 @@ class GetItemOp(Op):
 
     def infer_shape(self, node, input_shapes):
         x_shape, *index_shapes = input_shapes
-        return [symbolic_indexed_shape(self.idx_list, node.inputs[1:], x_shape, index_shapes)]
+        return [symbolic_indexed_shape(self.idx_list, node.inputs[1:], x_shape, index_shapes,
+                                       self.rules)]
 
     def grad(self, inputs, output_grads):
         x, *index = inputs
@@ -565,14 +527,15 @@ def _fit_value(op, x, y, target):
     return y
 
 
-class SetItemOp(Op):
+class _SetItemOp(Op):
     """A copy of x with x[idx] set to (or incremented by) y broadcast to its shape:
     the parts shared by IncSubtensor and AdvancedIncSubtensor."""
 
     __props__ = ("idx_list", "set_instead_of_inc")
+    rules = None
 
     def __init__(self, idx_list, set_instead_of_inc=False):
-        self.idx_list = tuple(idx_list)
+        self.idx_list = _checked_idx_list(type(self), idx_list)
         self.set_instead_of_inc = bool(set_instead_of_inc)
 
     def __str__(self):
@@ -590,8 +553,8 @@ class SetItemOp(Op):
     def make_node(self, x, y, *index):
         x, y = as_tensor_variable(x), as_tensor_variable(y)
         index = check_index_inputs(self, x, self.idx_list, index)
-        check_static_index(x, self.idx_list, index)
-        y = _fit_value(self, x, y, static_indexed_shape(x, self.idx_list, index))
+        check_static_index(x, self.idx_list, index, self.rules)
+        y = _fit_value(self, x, y, static_indexed_shape(x, self.idx_list, index, self.rules))
         return Apply(self, [x, y, *index], [x.type.make_variable()])
 
     def perform(self, node, inputs, output_storage):
@@ -627,7 +590,7 @@ class SetItemOp(Op):
         return f"{fn}({input_strs[0]}[{idx}], {input_strs[1]})"
 
 
-class Subtensor(GetItemOp):
+class Subtensor(_GetItemOp):
     """x[idx] for a basic index (ints, slices, new axes): a view of x."""
 
     view_map = {0: [0]}
@@ -636,7 +599,7 @@ class Subtensor(GetItemOp):
         return IncSubtensor(self.idx_list, set_instead_of_inc)
 
 
-class IncSubtensor(SetItemOp):
+class IncSubtensor(_SetItemOp):
     """A copy of x with the basic index x[idx] set to, or incremented by, y."""
 
     def get_op(self):
@@ -693,7 +656,7 @@ def inc_subtensor(x, y, inplace=False, set_instead_of_inc=False,
     x = as_tensor_variable(x)
     fn = "set_subtensor" if set_instead_of_inc else "inc_subtensor"
     node = x.owner
-    if node is None or not isinstance(node.op, GetItemOp):
+    if node is None or not isinstance(node.op, _GetItemOp):
         how = f"computed by {node.op}" if node is not None else "not computed by any op"
         raise TypeError(f"{fn}: the first argument must be the result of indexing a variable, "
                         f"as in {fn}(a[idx], y); got {_label(x)}, {how}")

@@ -160,7 +160,7 @@ class TensorType(Type):
     def format_value(self, data):
         if data.ndim == 0:
             v = data.item()
-            return repr(v) if not isinstance(v, float) else f"{v:g}"
+            return repr(v)
         if data.size <= 6:
             return np.array2string(data, separator=", ").replace("\n", "")
         return f"TensorConstant{{{self.dtype}, shape={data.shape}}}"
@@ -223,21 +223,28 @@ def _make_plural(single):
             return [single() for _ in range(names[0])]
         return [single(n) for n in names]
 
-    constructor.__name__ = single.__name__ + "s"
+    constructor.__name__ = _plural(single.__name__)
     constructor.__doc__ = f"Several {single.__name__}s, one per name."
     return constructor
+
+
+def _plural(kind):
+    return kind[:-1] + "ces" if kind.endswith("matrix") else kind + "s"
 
 
 CONSTRUCTORS = {}
 for _kind, _shape in _KINDS.items():
     CONSTRUCTORS[_kind] = _make_constructor(_kind, _shape, "floatX")
-    CONSTRUCTORS[_kind + "s"] = _make_plural(CONSTRUCTORS[_kind])
+    CONSTRUCTORS[_plural(_kind)] = _make_plural(CONSTRUCTORS[_kind])
     for _prefix, _dtype in _PREFIXES.items():
         if _dtype is None:
             continue
-        single = _make_constructor(_prefix + _kind, _shape, _dtype)
+        # As in Theano, a prefixed constructor *is* the type: `T.dscalar("x").type is
+        # T.dscalar`, and calling the type makes a variable.
+        single = TensorType(_dtype, _shape)
+        single.__name__ = _prefix + _kind
         CONSTRUCTORS[_prefix + _kind] = single
-        CONSTRUCTORS[_prefix + _kind + "s"] = _make_plural(single)
+        CONSTRUCTORS[_plural(_prefix + _kind)] = _make_plural(single)
 globals().update(CONSTRUCTORS)
 
 __all__ = ["TensorType", "tensor", *CONSTRUCTORS]

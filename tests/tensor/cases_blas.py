@@ -32,6 +32,24 @@ def _mixed(*items):
     return samples
 
 
+def _dot_grad_case(name, spec, shapes):
+    """The gradient of sum(dot(a, b) * c) for the product that einsum `spec` writes."""
+    ins, out = spec.split("->")
+    sa, sb = ins.split(",")
+
+    def reference(a, b, c):
+        return [np.einsum(f"{out},{sb}->{sa}", c, b), np.einsum(f"{sa},{out}->{sb}", a, c)]
+
+    return OpCase(f"blas_dot_grad_{name}",
+                  lambda a, b, c: T.grad(T.sum(T.dot(a, b) * c), [a, b]), reference,
+                  lambda rng: [tuple(rand(rng, s) for s in shapes)], check_shape=False)
+
+
+def _tensordot_case(name, axes, shapes):
+    return OpCase(f"blas_tensordot_{name}", lambda a, b: T.tensordot(a, b, axes),
+                  lambda a, b: np.tensordot(a, b, axes), _shapes(*shapes))
+
+
 CASES = [
     # -- dot ---------------------------------------------------------------------------------
     OpCase("blas_dot_vector_vector", T.dot, np.dot,
@@ -58,11 +76,7 @@ CASES = [
            rtol=1e-5),
     # -- gradient shapes and values of dot, for every ndim combination -------------------------
     *[
-        OpCase(f"blas_dot_grad_{name}",
-               lambda a, b, c: T.grad(T.sum(T.dot(a, b) * c), [a, b]),
-               (lambda spec: lambda a, b, c: _dot_grads(spec, a, b, c))(spec),
-               (lambda shapes: lambda rng: [tuple(rand(rng, s) for s in shapes)])(shapes),
-               check_shape=False)
+        _dot_grad_case(name, spec, shapes)
         for name, spec, shapes in [
             ("vv", "k,k->", ((4,), (4,), ())),
             ("mv", "ik,k->i", ((3, 4), (4,), (3,))),
@@ -82,10 +96,7 @@ CASES = [
            _shapes(((2, 3, 4), (3, 4, 5)), ((3, 4), (3, 4)), ((2, 1, 4), (1, 4)),
                    ((2, 0, 3), (0, 3, 2)))),
     *[
-        OpCase(f"blas_tensordot_{name}",
-               (lambda axes: lambda a, b: T.tensordot(a, b, axes))(axes),
-               (lambda axes: lambda a, b: np.tensordot(a, b, axes))(axes),
-               _shapes(*shapes))
+        _tensordot_case(name, axes, shapes)
         for name, axes, shapes in [
             ("axes0", 0, (((2, 3), (4,)), ((), (3,)), ((3,), ()))),
             ("axes1", 1, (((2, 3), (3, 4)), ((2, 3, 4), (4, 2)), ((3,), (3,)),
@@ -127,9 +138,3 @@ CASES = [
                    ((2, 2, 3, 4), (2, 3, 4, 2)), ((2, 3, 2, 4), (2, 4)))),
 ]
 
-
-def _dot_grads(spec, a, b, c):
-    """Gradients of sum(einsum(spec, a, b) * c) with respect to a and b, by einsum."""
-    ins, out = spec.split("->")
-    sa, sb = ins.split(",")
-    return [np.einsum(f"{out},{sb}->{sa}", c, b), np.einsum(f"{sa},{out}->{sb}", a, c)]

@@ -103,7 +103,9 @@ def _binary_mixed_samples(rng):
 def _away_from_poles(rng):
     """Gamma-family arguments: positive ones and negative ones between poles."""
     neg = -rng.integers(0, 4, size=(2, 3)) - rng.uniform(0.15, 0.85, size=(2, 3))
-    return [(neg,), (np.array([-7.3, -0.4, 0.01, 0.5, 1.0, 2.0, 11.5, 30.0, 57.3]),)]
+    # Large values alone: in a sum with them, finite differences of the others drown.
+    return [(neg,), (np.array([-7.3, -0.4, 0.01, 0.5, 1.0, 2.0]),), (np.array([11.5]),),
+            (np.array([30.0]),), (np.array(57.3),)]
 
 
 def _extremes(rng):
@@ -186,7 +188,7 @@ CASES = [
     *_unary("erfinv", T.erfinv, _in_float64(sp.erfinv), -0.9, 0.9, (0, 0),
             extra=([-0.999, 1e-9, 0.99],)),
     *_unary("erfcinv", T.erfcinv, _in_float64(sp.erfcinv), 0.1, 1.9, (1, 1),
-            extra=([1e-5, 0.999, 1.999],)),
+            extra=([1e-3, 0.999, 1.99],)),
     # -- gamma family
     *_unary("gamma", T.gamma, _per_element(math.gamma), *_GAMMA_SAMPLES, f64_tol={
         "rtol": 1e-11, "atol": 1e-15}),
@@ -200,9 +202,9 @@ CASES = [
            atol=1e-13, grad_tol=1e-4),
     # tri_gamma has no gradient (it would need the tetragamma function).
     OpCase("math_tri_gamma", T.tri_gamma, _in_float64(lambda x: sp.polygamma(1, x)),
-           _float64_samples(*_GAMMA_SAMPLES), grad=False, **F64_TOL),
+           _float64_samples(0.3, 4.5, 1, 6), grad=False, **F64_TOL),
     OpCase("math_tri_gamma_float32", T.tri_gamma, _in_float64(lambda x: sp.polygamma(1, x)),
-           _float32_samples(*_GAMMA_SAMPLES), grad=False, **F32_TOL),
+           _float32_samples(0.3, 4.5, 1, 6), grad=False, **F32_TOL),
     OpCase("math_tri_gamma_negative", T.tri_gamma, _in_float64(lambda x: sp.polygamma(1, x)),
            _away_from_poles, grad=False, rtol=1e-12, atol=1e-13),
     # -- logistic family
