@@ -78,7 +78,9 @@ class Dot(Op):
     def perform(self, node, inputs, output_storage):
         a, b = inputs
         _check_runtime_inner("dot", node, a, a.ndim - 1, b, 0)
-        output_storage[0][0] = np.asarray(np.dot(a, b), dtype=node.outputs[0].dtype)
+        with np.errstate(all="ignore"):  # inf and NaN propagate silently, as in Elemwise
+            res = np.dot(a, b)
+        output_storage[0][0] = np.asarray(res, dtype=node.outputs[0].dtype)
 
     def infer_shape(self, node, input_shapes):
         sa, sb = input_shapes
@@ -138,7 +140,8 @@ class TensorDot(Op):
         a, b = inputs
         for da, db in zip(self.a_axes, self.b_axes):
             _check_runtime_inner("tensordot", node, a, da, b, db)
-        res = np.tensordot(a, b, axes=(list(self.a_axes), list(self.b_axes)))
+        with np.errstate(all="ignore"):
+            res = np.tensordot(a, b, axes=(list(self.a_axes), list(self.b_axes)))
         output_storage[0][0] = np.asarray(res, dtype=node.outputs[0].dtype)
 
     def infer_shape(self, node, input_shapes):
@@ -210,7 +213,9 @@ class MatMul(Op):
                     f"matmul: input {var} has size 1 in batch dimension {d} where the other "
                     f"input has {max(a.shape[d], b.shape[d])} (shapes {a.shape}, {b.shape}); "
                     "a dimension broadcasts only when its static size is 1")
-        output_storage[0][0] = np.asarray(np.matmul(a, b), dtype=node.outputs[0].dtype)
+        with np.errstate(all="ignore"):
+            res = np.matmul(a, b)
+        output_storage[0][0] = np.asarray(res, dtype=node.outputs[0].dtype)
 
     def infer_shape(self, node, input_shapes):
         a, b = node.inputs

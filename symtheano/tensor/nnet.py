@@ -1,8 +1,7 @@
 """Neural-network helpers, Theano's `T.nnet`: softmax and log-softmax ops, the
 cross-entropy costs, one-hot encoding, and the activation functions Theano kept
-here (sigmoid, softplus, relu, ...: the very objects of tensor/special.py, so
-T.nnet.sigmoid is T.sigmoid; hard_sigmoid and ultra_fast_sigmoid are defined
-here for as long as no other module defines them).
+here (sigmoid, softplus, relu: the very objects of tensor/special.py, so
+T.nnet.sigmoid is T.sigmoid; hard_sigmoid and ultra_fast_sigmoid).
 
 Softmax and LogSoftmax are ops rather than compositions so that they are
 computed stably (shifted by the maximum along the axis) and differentiated
@@ -17,17 +16,12 @@ import numpy as np
 
 from symtheano.graph.basic import Apply, Constant, Op
 from symtheano.tensor import basic as tb
+from symtheano.tensor.math import log, log1p
 from symtheano.tensor.reduce import normalize_axis
 from symtheano.tensor.reduce import sum as sum_
+from symtheano.tensor.special import relu, sigmoid, softplus  # noqa: F401  (T.nnet names)
 from symtheano.tensor.type import FLOAT_DTYPES, INT_DTYPES, TensorType, normalize_dtype
 from symtheano.tensor.var import as_tensor_variable
-
-
-def _math():
-    # tensor/math.py imports after this module in T.*: take its functions on first use.
-    from symtheano.tensor import math
-
-    return math
 
 
 def _keep_axis(g, axis):
@@ -182,13 +176,13 @@ def _xlogy(x, y):
     """x * log(y), with 0 where x == 0 and y == 0 (the limit taken by entropies)."""
     both_zero = tb.logical_and(tb.eq(x, 0), tb.eq(y, 0))
     # Substituting y = 1 there keeps the gradient with respect to y finite (zero).
-    return x * _math().log(tb.switch(both_zero, 1, y))
+    return x * log(tb.switch(both_zero, 1, y))
 
 
 def _xlog1py(x, y):
     """x * log1p(y), with 0 where x == 0 and y == -1."""
     both = tb.logical_and(tb.eq(x, 0), tb.eq(y, -1))
-    return x * _math().log1p(tb.switch(both, 0, y))
+    return x * log1p(tb.switch(both, 0, y))
 
 
 def binary_crossentropy(output, target):
@@ -201,7 +195,6 @@ def binary_crossentropy(output, target):
 def sigmoid_binary_crossentropy(logits, target):
     """binary_crossentropy(sigmoid(logits), target) computed from the logits without
     overflow, as softplus(x) - t * x (softplus is max(x, 0) + log1p(exp(-|x|)))."""
-    from symtheano.tensor.special import softplus
 
     x, t = as_tensor_variable(logits), as_tensor_variable(target)
     # log(1 + exp(-x)) * t + log(1 + exp(x)) * (1 - t) = softplus(x) - t * x
@@ -228,16 +221,16 @@ def categorical_crossentropy(coding_dist, true_dist):
         from symtheano.tensor.shape import shape_i
 
         picked = sum_(p * OneHot(p.dtype)(t, shape_i(p, -1)), axis=-1)
-        return -_math().log(picked)
+        return -log(picked)
     if t.ndim != p.ndim:
         raise ValueError(f"categorical_crossentropy: true_dist {t} {t.type} must have the "
                          f"shape of coding_dist {p} {p.type}, or be integer class indices")
     return -sum_(_xlogy(t, p), axis=-1)
 
 
-# -- activation functions: the objects defined in tensor/special.py or tensor/math.py --------
+# -- activation functions that Theano kept in T.nnet -------------------------------------------
 
-def _hard_sigmoid(x):
+def hard_sigmoid(x):
     """Theano's hard_sigmoid: clip(0.2 * x + 0.5, 0, 1), a piecewise-linear sigmoid."""
     x = as_tensor_variable(x)
     if x.dtype not in FLOAT_DTYPES:
@@ -246,33 +239,10 @@ def _hard_sigmoid(x):
     return tb.clip(slope * x + offset, 0, 1)
 
 
-def _ultra_fast_sigmoid(x):
+def ultra_fast_sigmoid(x):
     """Theano's ultra_fast_sigmoid was a fast approximation of the sigmoid; here it is
-    the exact (and stable) sigmoid, which the compiled back ends make fast anyway."""
-    from symtheano.tensor import special
-
-    return special.sigmoid(x)
-
-
-# Looked up in tensor/special.py, then tensor/math.py, so that T.nnet.sigmoid is the very
-# object T.sigmoid is; the fallbacks serve names neither of them defines.
-_ACTIVATIONS = ("sigmoid", "softplus", "relu", "ultra_fast_sigmoid", "hard_sigmoid",
-                "softsign", "elu", "selu")
-_FALLBACKS = {"hard_sigmoid": _hard_sigmoid, "ultra_fast_sigmoid": _ultra_fast_sigmoid}
-
-
-def __getattr__(name):
-    if name in _ACTIVATIONS:
-        from symtheano.tensor import math, special
-
-        for module in (special, math):
-            if hasattr(module, name):
-                return getattr(module, name)
-        if name in _FALLBACKS:
-            return _FALLBACKS[name]
-        raise AttributeError(f"T.nnet.{name} is not available: neither symtheano.tensor."
-                             f"special nor symtheano.tensor.math defines {name!r}")
-    raise AttributeError(f"module 'symtheano.tensor.nnet' has no attribute {name!r}")
+    the exact (and stable) sigmoid, which compiled back ends make fast anyway."""
+    return sigmoid(x)
 
 
 __all__ = [

@@ -107,7 +107,9 @@ def _bind(idx_list, values):
 
 
 def _label(var):
-    return var.name if var.name is not None else str(var)
+    from symtheano.printing import short_label
+
+    return short_label(var)
 
 
 def format_index(idx_list, input_strs=None):
@@ -137,15 +139,8 @@ def format_index(idx_list, input_strs=None):
 # -- parsing a Python index ----------------------------------------------------------------------
 
 def _index_variable(item):
-    if isinstance(item, Variable):
-        return as_tensor_variable(item)
-    if isinstance(item, list | tuple | np.ndarray):
-        arr = np.asarray(item) if not isinstance(item, list | tuple) or not any(
-            isinstance(v, Variable) for v in item) else None
-        if arr is not None:
-            if arr.size == 0 and arr.dtype.kind == "f":
-                arr = arr.astype("int64")  # x[[]] is an empty integer index
-            return constant(arr)
+    if isinstance(item, list | np.ndarray) and np.size(item) == 0:
+        return constant(np.zeros(np.shape(item), dtype="int64"))  # x[[]]: no indices
     return as_tensor_variable(item)
 
 
@@ -306,9 +301,7 @@ def _slice_length_signed(n, start, stop, step, positive):
 def slice_length(n, start, stop, step):
     """len(range(n)[start:stop:step]) for Python ints, or as an int64 scalar when
     any argument is symbolic (None: the slice default)."""
-    if _is_sym(n, start, stop, step):
-        n, start, stop, step = (p if p is None or not _is_sym(p) else _i64(p)
-                                for p in (n, start, stop, step))
+    n, start, stop, step = (_i64(p) if _is_sym(p) else p for p in (n, start, stop, step))
     if step is None:
         step = 1
     if not _is_sym(step):
@@ -423,9 +416,6 @@ def index_value(node, idx_list, x, index):
 def check_value_shape(node, y_var, y, target):
     """Raise unless y broadcasts to `target` (only dims of static size 1 broadcast)."""
     x_label = _label(node.inputs[0])
-    if y.ndim > len(target):
-        raise ValueError(f"cannot write a value of shape {y.shape} into {x_label}[...] of "
-                         f"shape {target}: the value has more dimensions")
     offset = len(target) - y.ndim
     for d, size in enumerate(y.shape):
         want = target[offset + d]

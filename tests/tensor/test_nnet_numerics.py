@@ -231,6 +231,8 @@ def test_matmul_batch_broadcast_needs_static_one():
     f = _f([a, b], T.matmul(a, b))
     with pytest.raises(ValueError, match="broadcasts only when its static size is 1"):
         f(np.ones((1, 3, 4)), np.ones((2, 4, 2)))
+    with pytest.raises(ValueError, match="batch dimension 0 has sizes 2 and 3"):
+        f(np.ones((2, 3, 4)), np.ones((3, 4, 2)))
 
 
 def test_product_argument_errors():
