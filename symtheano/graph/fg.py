@@ -39,13 +39,14 @@ class FunctionGraph:
 
     def _import_node(self, node):
         if node in self.apply_nodes:
-            return
+            return False
         self.apply_nodes.add(node)
         for i, inp in enumerate(node.inputs):
             self._add_variable(inp)
             self.clients[inp].append((node, i))
         for out in node.outputs:
             self._add_variable(out)
+        return True
 
     def _prune(self, var):
         """Drop the node producing `var` (and what only it used) if nothing uses it."""
@@ -68,12 +69,27 @@ class FunctionGraph:
                 stack.append(inp)
 
     def replace(self, old, new, reason=None):
-        """Make every client of `old` use `new` instead."""
-        if old.type != new.type and old.type.ndim != getattr(new.type, "ndim", None):
-            raise TypeError(f"replacing {old} ({old.type}) by {new} ({new.type}): "
-                            "types differ")
-        for node in toposort([new]):
-            self._import_node(node)
+        """Make every client of `old` use `new` instead; returns the nodes imported."""
+        return self.replace_all([(old, new)], reason)
+
+    def replace_all(self, pairs, reason=None):
+        """Replace several variables at once (a node's outputs); returns the new nodes."""
+        imported = []
+        for old, new in pairs:
+            if old.type.ndim != getattr(new.type, "ndim", None):
+                raise TypeError(f"replacing {old} ({old.type}) by {new} ({new.type}): "
+                                "types differ")
+            for node in toposort([new]):
+                if self._import_node(node):
+                    imported.append(node)
+            self._swap(old, new)
+        for old, _ in pairs:
+            self._prune(old)
+        return imported
+
+    def _swap(self, old, new):
+        if old is new:
+            return
         self._add_variable(new)
         for client, i in list(self.clients.get(old, [])):
             if client == "output":
@@ -82,7 +98,6 @@ class FunctionGraph:
                 client.inputs[i] = new
             self.clients[new].append((client, i))
         self.clients[old] = []
-        self._prune(old)
 
     def toposort(self):
         """The nodes in an order where each comes after the nodes it depends on."""
