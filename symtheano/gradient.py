@@ -77,6 +77,17 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_nam
         # d cost / d cost = 1, written as fill(cost, 1) so that the gradient graph
         # depends on the cost's inputs even where the derivative is a constant.
         seeds[cost] = ones_like(cost)
+        if not consider_constant and not known_grads and all(w.owner is None for w in wrt_list):
+            # Differentiate the numerically stable form of the cost (log(sigmoid(x)) as
+            # -softplus(-x), ...): the derivative is the same function, but its formula
+            # then stays finite where the naive one gives inf * 0.
+            from symtheano.rewrite.pipeline import stabilized
+
+            (stable,) = stabilized([cost])
+            if stable is not cost:
+                stable.name = cost.name
+                seeds = {stable: ones_like(stable)}
+                cost = stable
     for var, g in (known_grads or {}).items():
         g = as_tensor_variable(g)
         if g.ndim != var.ndim:

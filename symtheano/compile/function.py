@@ -169,12 +169,14 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
 
     fgraph = FunctionGraph(declared + shared_inputs, cloned)
     mode_obj = get_mode(mode)
-    mode_obj.rewrite(fgraph)
+    report = mode_obj.rewrite(fgraph)
     program = mode_obj.link(fgraph)
-    return Function(specs, out_specs, single, shared_inputs,
-                    [v for v, _ in checked_updates], fgraph, program, mode_obj,
-                    name=name, allow_input_downcast=allow_input_downcast,
-                    trust_input=trust_input)
+    fn = Function(specs, out_specs, single, shared_inputs,
+                  [v for v, _ in checked_updates], fgraph, program, mode_obj,
+                  name=name, allow_input_downcast=allow_input_downcast,
+                  trust_input=trust_input)
+    fn.report = report
+    return fn
 
 
 class Function:
@@ -207,6 +209,10 @@ class Function:
                 self._defaults.append(self._filter(pos, s.value))
             else:
                 self._defaults.append(_MISSING)
+
+    def rewrite_report(self):
+        """Which rewrites fired (and how often) and how long each stage took."""
+        return self.report
 
     @property
     def maker(self):

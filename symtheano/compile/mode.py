@@ -17,9 +17,15 @@ MODE_NAMES = ("FAST_RUN", "FAST_COMPILE", "PY", "DEBUG")
 
 
 class Mode:
-    """A rewrite selection and a linker. `excluding` names rewrites to skip."""
+    """A rewrite selection and a linker.
 
-    def __init__(self, linker="py", optimizer="fast_run", excluding=(), including=()):
+    optimizer: "fast_run" (every stage), "fast_compile" (merge and constant
+    folding) or None. excluding: names of stages or single rewrites to skip.
+    fast_math: allow identities that are wrong for inf/NaN (x - x -> 0, x * 0 -> 0).
+    """
+
+    def __init__(self, linker="py", optimizer="fast_run", excluding=(), including=(),
+                 fast_math=False):
         if linker not in ("py",):
             raise NotImplementedError(
                 f"linker {linker!r} is not available: this version of symtheano runs graphs "
@@ -28,16 +34,21 @@ class Mode:
         self.optimizer = optimizer
         self.excluding = tuple(excluding)
         self.including = tuple(including)
+        self.fast_math = fast_math
 
     def rewrite(self, fgraph):
-        """Rewrite `fgraph` in place (no rewrites are registered yet)."""
-        return fgraph
+        """Rewrite `fgraph` in place; returns the RewriteReport."""
+        from symtheano.rewrite.pipeline import rewrite
+
+        return rewrite(fgraph, self.optimizer, self.excluding, self.including, self.fast_math)
 
     def link(self, fgraph):
         return PyProgram(fgraph)
 
     def excluding_(self, *names):
-        return Mode(self.linker, self.optimizer, self.excluding + names, self.including)
+        """This mode without the named stages or rewrites (Theano's Mode.excluding)."""
+        return Mode(self.linker, self.optimizer, self.excluding + names, self.including,
+                    self.fast_math)
 
     def __str__(self):
         return f"Mode(linker={self.linker!r}, optimizer={self.optimizer!r})"
@@ -54,7 +65,7 @@ def get_mode(mode):
             "reference back end exists yet; use mode='PY' (or FAST_RUN / FAST_COMPILE)")
     if name not in MODE_NAMES:
         raise ValueError(f"unknown mode {name!r}; expected one of {MODE_NAMES} or a Mode")
-    optimizer = "fast_compile" if name == "FAST_COMPILE" else "fast_run"
+    optimizer = {"FAST_COMPILE": "fast_compile", "PY": "fast_run"}.get(name, "fast_run")
     return Mode("py", optimizer)
 
 
