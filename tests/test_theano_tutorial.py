@@ -317,6 +317,30 @@ def test_logistic_regression_training():
     assert np.isclose(after, ref)
 
 
+def test_logistic_regression_saturated_start_stays_finite():
+    # The tutorial starts from w = rng.randn(784): |x . w| reaches hundreds, so
+    # 1 / (1 + exp(-z)) rounds to exactly 0 or 1. The naive cross-entropy and its
+    # gradient are then inf and nan; Theano (and symtheano) rewrite the graph into
+    # a stable form, and training proceeds.
+    x = T.dmatrix("x")
+    y = T.dvector("y")
+    w = theano.shared(np.array([800.0, -800.0]), name="w")
+    b = theano.shared(0.0, name="b")
+    p_1 = 1 / (1 + T.exp(-T.dot(x, w) - b))
+    xent = -y * T.log(p_1) - (1 - y) * T.log(1 - p_1)
+    cost = xent.mean()
+    gw, gb = T.grad(cost, [w, b])
+    train = theano.function([x, y], [cost, xent], updates=((w, w - 0.1 * gw), (b, b - 0.1 * gb)))
+    xv = np.array([[1.0, 0.0], [0.0, 1.0]])
+    yv = np.array([0.0, 1.0])  # both samples confidently wrong: xent = 800 each
+    c, e = train(xv, yv)
+    np.testing.assert_allclose(e, [800.0, 800.0])
+    assert np.isclose(c, 800.0)
+    # d cost / dw = x^T (p - y) / N with p = (1, 0): (+0.5, -0.5).
+    np.testing.assert_allclose(w.get_value(), [800.0 - 0.05, -800.0 + 0.05])
+    assert np.isfinite(b.get_value())
+
+
 def test_mlp_relu_loss_falls():
     rng = np.random.RandomState(0)
     N, D_in, H, D_out = 64, 200, 50, 10

@@ -39,6 +39,13 @@ xent = -y * T.log(p_1) - (1 - y) * T.log(1 - p_1)  # cross-entropy loss
 cost = xent.mean() + 0.01 * (w**2).sum()  # the cost to minimize, with L2 decay
 gw, gb = T.grad(cost, [w, b])  # gradient of the cost w.r.t. w and b
 
+# A word on numbers. With the random start, |x . w| is in the hundreds, so in
+# floating point `p_1` is exactly 0 or 1 and `T.log(p_1)` as written would be
+# log(0) = -inf, and its gradient nan. The compiler recognizes the logistic
+# function in `1 / (1 + exp(-z))` and rewrites log(sigmoid(z)) into the stable
+# -softplus(-z) (and log(1 - sigmoid(z)) into -softplus(z)), so the very same
+# formula trains without trouble.
+
 # ## Compile
 #
 # `train` returns the predictions and the per-sample losses, and as a side
@@ -63,6 +70,10 @@ print(f"accuracy before training: {initial_accuracy:.3f}")
 
 for i in range(training_steps):
     pred, err = train(D[0], D[1])
+    if i == 0:
+        # Even from the saturated start, every per-sample loss is finite.
+        print(f"step    1: mean cross-entropy {np.mean(err):.1f}")
+        assert np.all(np.isfinite(err))
     if (i + 1) % 250 == 0:
         print(f"step {i + 1:4d}: accuracy {np.mean(pred == D[1]):.3f}")
 

@@ -79,13 +79,35 @@ class FunctionGraph:
             if old.type.ndim != getattr(new.type, "ndim", None):
                 raise TypeError(f"replacing {old} ({old.type}) by {new} ({new.type}): "
                                 "types differ")
-            for node in toposort([new]):
+            for node in self._new_nodes(new):
                 if self._import_node(node):
                     imported.append(node)
             self._swap(old, new)
         for old, _ in pairs:
             self._prune(old)
         return imported
+
+    def _new_nodes(self, var):
+        """Nodes computing `var` that are not yet in the graph, inputs first.
+
+        The walk stops at nodes already in the graph, so a replacement costs time
+        in proportion to what it adds, not to the depth of the graph below it."""
+        order, seen = [], set()
+        stack = [(var, False)]
+        while stack:
+            v, expanded = stack.pop()
+            node = v.owner if not expanded else v
+            if node is None or node in self.apply_nodes:
+                continue
+            if expanded:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((i, False) for i in reversed(node.inputs))
+        return order
 
     def _swap(self, old, new):
         if old is new:

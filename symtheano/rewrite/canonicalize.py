@@ -12,6 +12,7 @@ import numpy as np
 
 from symtheano.graph.basic import Constant
 from symtheano.rewrite.engine import (
+    NodeRewriter,
     Stage,
     constant_folding,
     constant_value,
@@ -21,7 +22,16 @@ from symtheano.rewrite.engine import (
 )
 from symtheano.tensor import basic as tb
 from symtheano.tensor.elemwise import DimShuffle, Elemwise, dimshuffle
-from symtheano.tensor.shape import Alloc, MakeVector, Reshape, ShapeI, SpecifyShape, shape_tuple
+from symtheano.tensor.shape import (
+    Alloc,
+    MakeVector,
+    Reshape,
+    Shape,
+    ShapeI,
+    shape_i,
+    shape_tuple,
+)
+from symtheano.tensor.subtensor import SCALAR, Slice, Subtensor
 from symtheano.tensor.type import FLOAT_DTYPES
 from symtheano.tensor.var import as_tensor_variable
 
@@ -42,10 +52,13 @@ def fill_like(inputs, value, dtype):
     """`value` broadcast to the shape the elementwise `inputs` broadcast to.
 
     Built from the inputs, never from the output being replaced (which would
-    make the replacement depend on itself)."""
-    out = as_tensor_variable(np.asarray(value, dtype=dtype))
+    make the replacement depend on itself). Inputs whose static shape is all
+    ones add nothing to the broadcast shape and are left out."""
+    ndim = max(i.ndim for i in inputs)
+    out = as_tensor_variable(np.full((1,) * ndim, value, dtype=dtype))
     for inp in inputs:
-        out = tb.second(inp, out)
+        if any(s != 1 for s in inp.type.shape):
+            out = tb.second(inp, out)
     return out
 
 
@@ -55,17 +68,42 @@ def _is_shape_i_of(var, x, i):
         owner.op.i == i)
 
 
+def _no_narrow_neg(node):
+    """True when every operand of `node` has its output's dtype, or both are floats.
+
+    The sign identities below assume that negation happens in the output's dtype.
+    It does not for bool (neg(True) is True, and bool - is xor) nor for an operand
+    narrower than the output (neg(uint8 5) is 251, and int8 -(-128) is -128)."""
+    out = node.outputs[0].dtype
+    if out == "bool":
+        return False
+    return all(i.dtype == out or (i.dtype in FLOAT_DTYPES and out in FLOAT_DTYPES)
+               for i in node.inputs if not isinstance(i, Constant))
+
+
+def guarded(rewriter, condition):
+    """`rewriter`, tried only on nodes where `condition(node)` holds."""
+    def rewrite(fgraph, node):
+        return rewriter(fgraph, node) if condition(node) else None
+
+    return NodeRewriter(rewrite, rewriter.name, rewriter.tracks, rewriter.comment)
+
+
+def _sign(name, lhs, rhs, comment):
+    return guarded(pattern(name, lhs, rhs, comment), _no_narrow_neg)
+
+
 STAGE.register(
     constant_folding,
     pattern("neg_neg", ("neg", ("neg", "x")), "x", "--x -> x"),
-    pattern("sub_neg", ("sub", "x", ("neg", "y")), ("add", "x", "y"), "x - (-y) -> x + y"),
+    _sign("sub_neg", ("sub", "x", ("neg", "y")), ("add", "x", "y"), "x - (-y) -> x + y"),
     pattern("neg_sub", ("neg", ("sub", "x", "y")), ("sub", "y", "x"), "-(x - y) -> y - x"),
-    pattern("add_neg", ("add", "x", ("neg", "y")), ("sub", "x", "y"), "x + (-y) -> x - y"),
+    _sign("add_neg", ("add", "x", ("neg", "y")), ("sub", "x", "y"), "x + (-y) -> x - y"),
     pattern("sub_zero", ("sub", "x", 0), "x", "x - 0 -> x"),
-    pattern("zero_sub", ("sub", 0, "x"), ("neg", "x"), "0 - x -> -x"),
+    _sign("zero_sub", ("sub", 0, "x"), ("neg", "x"), "0 - x -> -x"),
     pattern("div_one", ("true_div", "x", 1), "x", "x / 1 -> x"),
     pattern("pow_one", ("pow", "x", 1), "x", "x ** 1 -> x"),
-    pattern("mul_minus_one", ("mul", -1, "x"), ("neg", "x"), "-1 * x -> -x"),
+    _sign("mul_minus_one", ("mul", -1, "x"), ("neg", "x"), "-1 * x -> -x"),
 )
 
 
@@ -76,6 +114,23 @@ def sub_self(fgraph, node):
     if a is b and _exact(a, fgraph):
         return [fill_like([a], 0, node.outputs[0].dtype)]
     return None
+
+
+def _combine(consts, name, dtype):
+    """The sum or product of constants, computed in `dtype`; None when that
+    overflows to inf or underflows to 0 (x * 1e300 * 1e300 must stay 0 at x = 0,
+    not become 0 * inf = NaN)."""
+    parts = [c.data.astype(dtype) for c in consts]
+    with np.errstate(all="ignore"):
+        combined = parts[0]
+        for p in parts[1:]:
+            combined = combined + p if name == "add" else combined * p
+    if dtype in FLOAT_DTYPES and all(np.all(np.isfinite(p)) for p in parts):
+        if not np.all(np.isfinite(combined)):
+            return None
+        if name == "mul" and all(np.all(p != 0) for p in parts) and np.any(combined == 0):
+            return None
+    return combined
 
 
 @node_rewriter(["add", "mul"])
@@ -96,19 +151,18 @@ def collect_constants(fgraph, node):
     consts = [t for t in terms if isinstance(t, Constant)]
     others = [t for t in terms if not isinstance(t, Constant)]
     identity = 0 if name == "add" else 1
-    if consts:
-        # Combine in the output's dtype: int8 constants 100 * 2 must not wrap around
-        # when the product they scale is float64.
-        combined = consts[0].data.astype(out.dtype)
-        for c in consts[1:]:
-            data = c.data.astype(out.dtype)
-            combined = combined + data if name == "add" else combined * data
+    # Combine in the output's dtype: int8 constants 100 * 2 must not wrap around
+    # when the product they scale is float64.
+    combined = _combine(consts, name, out.dtype) if consts else None
+    if combined is None:
+        if not flattened:
+            return None
+        keep = consts
+    else:
         if name == "mul" and others and np.all(combined == 0) and _exact(out, fgraph):
             return [fill_like(terms, 0, out.dtype)]
         keep = [] if (others and np.all(combined == identity)) else [
             as_tensor_variable(combined)]
-    else:
-        keep = []
     new_terms = others + keep
     if not flattened and len(consts) <= 1 and len(new_terms) == len(terms):
         return None
@@ -116,6 +170,14 @@ def collect_constants(fgraph, node):
         return [fill_like(terms, identity, out.dtype)]
     if len(new_terms) == 1:
         return [new_terms[0]]
+    if flattened:
+        # Elemwise add/mul accumulate left to right in NumPy's pairwise promotion:
+        # a term of the output's dtype must come first, or add(x_int8, y_int8, z_int64)
+        # would wrap around in int8 where the nested original did not.
+        first = next((i for i, t in enumerate(new_terms) if t.dtype == out.dtype), None)
+        if first is None:
+            return None
+        new_terms.insert(0, new_terms.pop(first))
     return [Elemwise(node.op.scalar_op)(*new_terms)]
 
 
@@ -145,18 +207,34 @@ def lift_dimshuffle(fgraph, node):
                                            for i in inner.inputs])]
 
 
+def _is_own_shape(shp, x):
+    """Is the int64 vector `shp` the shape of x, written as shape(x) or as
+    [shape_i(x, 0), shape_i(x, 1), ...] (constants where x's size is static)?"""
+    owner = shp.owner
+    if owner is not None and isinstance(owner.op, Shape):
+        return owner.inputs[0] is x
+    if owner is None or not isinstance(owner.op, MakeVector) or len(owner.inputs) != x.ndim:
+        return False
+    return all(_is_size_of(e, x, d) for d, e in enumerate(owner.inputs))
+
+
+def _is_size_of(var, x, i):
+    """Is the scalar `var` the size of dimension i of x?"""
+    if x.type.shape[i] is not None:
+        return constant_value(var) == x.type.shape[i]
+    return _is_shape_i_of(var, x, i)
+
+
 @node_rewriter([Reshape])
 def useless_reshape(fgraph, node):
-    """reshape(x, shape) -> x when the shape is statically x's own"""
-    x = node.inputs[0]
+    """reshape(x, shape) -> x when the shape is x's own (statically, or as shape(x))"""
+    x, shp = node.inputs
     out = node.outputs[0]
-    if out.ndim == x.ndim and None not in out.type.shape and out.type.shape == x.type.shape:
+    if out.ndim != x.ndim:
+        return None
+    if None not in out.type.shape and out.type.shape == x.type.shape:
         return [x]
-    shp = node.inputs[1]
-    if shp.owner is not None and isinstance(shp.owner.op, MakeVector) and out.ndim == x.ndim:
-        if all(_is_shape_i_of(e, x, d) for d, e in enumerate(shp.owner.inputs)):
-            return [x]
-    return None
+    return [x] if _is_own_shape(shp, x) else None
 
 
 @node_rewriter([Reshape])
@@ -171,51 +249,140 @@ def reshape_of_reshape(fgraph, node):
 
 @node_rewriter([Alloc])
 def useless_alloc(fgraph, node):
-    """alloc(x, *shape) -> x when x already has that shape (statically)"""
+    """alloc(x, *shape) -> x when x already has that shape"""
     value, *dims = node.inputs
     out = node.outputs[0]
     if value.type == out.type and None not in out.type.shape:
         return [value]
-    if value.ndim == out.ndim and all(_is_shape_i_of(d, value, i) for i, d in enumerate(dims)):
+    if value.ndim == out.ndim and all(_is_size_of(d, value, i) for i, d in enumerate(dims)):
         return [value]
     return None
+
+
+def inferred_shape(x):
+    """The shape of the computed variable `x` as int64 scalars in terms of the shapes
+    of its op's inputs (the op's infer_shape), or None when the op cannot tell."""
+    node = x.owner
+    if node is None:
+        return None
+    try:
+        shapes = node.op.infer_shape(node, [shape_tuple(i) for i in node.inputs])
+    except NotImplementedError:
+        return None
+    entries = [tb.cast(as_tensor_variable(e), "int64") for e in shapes[node.outputs.index(x)]]
+    if len(entries) != x.ndim or any(e.ndim != 0 for e in entries):
+        return None
+    # An entry still asking for x's own shape would make the rewrite loop.
+    if any(e.owner is not None and isinstance(e.owner.op, ShapeI) and e.owner.inputs[0] is x
+           for e in entries):
+        return None
+    return entries
 
 
 @node_rewriter([ShapeI])
 def shape_of_computed(fgraph, node):
     """shape_i(op(...)) -> the op's inferred shape, in terms of its inputs' shapes, so
-    that computing a shape never needs the value"""
+    that computing a shape never needs the value (a constant where it is static)"""
     (x,) = node.inputs
-    if x.owner is None:
-        return None
-    op = x.owner.op
-    if isinstance(op, SpecifyShape):
-        return [x.owner.inputs[0].shape[node.op.i]] if x.type.shape[node.op.i] is None else None
-    try:
-        shapes = op.infer_shape(x.owner, [shape_tuple(i) for i in x.owner.inputs])
-    except NotImplementedError:
-        return None
-    entry = shapes[x.owner.outputs.index(x)][node.op.i]
-    entry = tb.cast(as_tensor_variable(entry), "int64")
-    return [entry] if entry.ndim == 0 else None
+    i = node.op.i
+    if x.type.shape[i] is not None:
+        return [shape_i(x, i)]
+    entries = inferred_shape(x)
+    return None if entries is None else [entries[i]]
+
+
+@node_rewriter([Shape])
+def shape_of_computed_vector(fgraph, node):
+    """shape(x) -> [shape_i(x, 0), ...] when that helps: x is computed (its sizes then
+    come from its inputs' shapes) or some of its sizes are static (constants)"""
+    (x,) = node.inputs
+    if x.ndim == 0:
+        return [as_tensor_variable(np.zeros(0, dtype="int64"))]
+    if None not in x.type.shape:
+        return [as_tensor_variable(np.asarray(x.type.shape, dtype="int64"))]
+    entries = inferred_shape(x)
+    if entries is None:
+        if all(s is None for s in x.type.shape):
+            return None
+        entries = [shape_i(x, d) for d in range(x.ndim)]
+    return [MakeVector("int64")(*entries)]
+
+
+def _exact_cast(src, dst):
+    """Does casting dtype src to dst keep every value? (NumPy calls int64 -> float64
+    'safe', but 2**53 + 1 does not survive it.)"""
+    if not np.can_cast(src, dst, "safe"):
+        return False
+    if src in FLOAT_DTYPES or dst not in FLOAT_DTYPES or src == "bool":
+        return True
+    return np.iinfo(src).bits - np.issubdtype(src, np.signedinteger) <= np.finfo(dst).nmant + 1
 
 
 @node_rewriter([Elemwise])
 def useless_cast(fgraph, node):
-    """cast(cast(x, wide), narrow) -> cast(x, narrow) when the first cast loses nothing"""
+    """cast(x, x.dtype) -> x; cast(cast(x, wide), narrow) -> cast(x, narrow) when the
+    first cast loses nothing"""
     op = node.op.scalar_op
     if not op.name.startswith("cast_"):
         return None
     (x,) = node.inputs
+    if x.dtype == node.outputs[0].dtype:
+        return [x]
     if x.owner is None or not isinstance(x.owner.op, Elemwise):
         return None
     inner = x.owner.op.scalar_op
     if not inner.name.startswith("cast_"):
         return None
     src = x.owner.inputs[0]
-    if np.can_cast(src.dtype, x.dtype, "safe"):
+    if _exact_cast(src.dtype, x.dtype):
         return [tb.cast(src, node.outputs[0].dtype)]
     return None
+
+
+@node_rewriter([DimShuffle])
+def useless_dimshuffle(fgraph, node):
+    """x.dimshuffle(0, 1, ..., n-1) -> x"""
+    if node.op.new_order == tuple(range(node.op.input_ndim)):
+        return [node.inputs[0]]
+    return None
+
+
+def _covers_all(entry, x, dim, index):
+    """Does the slice `entry` (its symbolic parts in `index`) select all of x's
+    dimension `dim`, in order?"""
+    parts = iter(index)
+    start, stop, step = (next(parts) if p == SCALAR else p
+                         for p in (entry.start, entry.stop, entry.step))
+    size = x.type.shape[dim]
+    if step not in (None, 1):
+        return False
+    if start is not None and not (
+            start == 0 if isinstance(start, int) else constant_value(start) == 0):
+        if not (isinstance(start, int) and size is not None and start <= -size):
+            return False
+    if stop is None:
+        return True
+    if isinstance(stop, int):
+        return size is not None and stop >= size
+    return _is_size_of(stop, x, dim)
+
+
+@node_rewriter([Subtensor])
+def useless_subtensor(fgraph, node):
+    """x[:], x[::1], x[0:], x[:x.shape[0]], x[:n] with n >= the static size -> x"""
+    x, *index = node.inputs
+    out = node.outputs[0]
+    if out.ndim != x.ndim:
+        return None
+    dim, pos = 0, 0
+    for entry in node.op.idx_list:
+        if not isinstance(entry, Slice):
+            return None
+        n_sym = sum(p == SCALAR for p in (entry.start, entry.stop, entry.step))
+        if not _covers_all(entry, x, dim, index[pos:pos + n_sym]):
+            return None
+        dim, pos = dim + 1, pos + n_sym
+    return [x]
 
 
 @node_rewriter(["pow"])
@@ -226,5 +393,7 @@ def pow_zero(fgraph, node):
     return None
 
 
-STAGE.register(sub_self, collect_constants, merge_dimshuffles, lift_dimshuffle, useless_reshape,
-               reshape_of_reshape, useless_alloc, shape_of_computed, useless_cast, pow_zero)
+STAGE.register(sub_self, collect_constants, merge_dimshuffles, lift_dimshuffle,
+               useless_dimshuffle, useless_reshape, reshape_of_reshape, useless_alloc,
+               shape_of_computed, shape_of_computed_vector, useless_subtensor, useless_cast,
+               pow_zero)

@@ -76,29 +76,44 @@ def constant_value(var):
     return None
 
 
-def _match(pattern, var, bindings):
+def _matches(pattern, var, bindings):
+    """Every extension of `bindings` under which `pattern` matches `var` (a generator:
+    a commutative node tries both orders, and a later mismatch backtracks into them)."""
     if isinstance(pattern, str):
         bound = bindings.get(pattern)
         if bound is None:
-            bindings[pattern] = var
-            return True
-        return bound is var
+            yield {**bindings, pattern: var}
+        elif bound is var:
+            yield bindings
+        return
     if isinstance(pattern, int | float):
         value = constant_value(var)
-        return value is not None and value == pattern
+        if value is not None and value == pattern:
+            yield bindings
+        return
     name, *args = pattern
     node = var.owner
     if scalar_name(node) != name or len(node.inputs) != len(args):
-        return False
-    orders = [node.inputs]
+        return
+    yield from _matches_all(args, node.inputs, bindings)
     if name in COMMUTATIVE and len(args) == 2:
-        orders.append(node.inputs[::-1])
-    for inputs in orders:
-        trial = dict(bindings)
-        if all(_match(p, v, trial) for p, v in zip(args, inputs)):
-            bindings.clear()
-            bindings.update(trial)
-            return True
+        yield from _matches_all(args, node.inputs[::-1], bindings)
+
+
+def _matches_all(patterns, inputs, bindings):
+    if not patterns:
+        yield bindings
+        return
+    for found in _matches(patterns[0], inputs[0], bindings):
+        yield from _matches_all(patterns[1:], inputs[1:], found)
+
+
+def _match(pattern, var, bindings):
+    """Does `pattern` match `var`? On success `bindings` holds the bound variables."""
+    for found in _matches(pattern, var, bindings):
+        bindings.clear()
+        bindings.update(found)
+        return True
     return False
 
 

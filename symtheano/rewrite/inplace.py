@@ -1,5 +1,195 @@
-"""inplace: registered rewrites of the inplace stage (see pipeline.py for the order)."""
+"""inplace: elementwise ops (Elemwise, Composite, FusedReduce) write into the
+buffer of an input that is a dead intermediate, and `check_destroy` proves
+that the final graph never reads a value after it was overwritten.
 
-from symtheano.rewrite.engine import Stage
+An op that overwrites its input declares it: `destroy_map = {output: [input]}`.
+The stage gives a node such a variant (an Elemwise becomes a one-step
+Composite) for input V only when all of these hold:
+- V is computed by the graph: not a function input, a shared variable's
+  storage or a constant, and not a function output;
+- the node is V's only reader (and reads it once);
+- V owns its memory: the op computing it returns a fresh array, not a view of
+  one of its inputs (ops that may return a view: those declaring `view_map`,
+  DimShuffle, Reshape, SpecifyShape, ... : every op not known to allocate);
+- V has the dtype of the result and its shape (it broadcasts nowhere).
 
-STAGE = Stage("inplace")
+Aliasing is tracked conservatively: an op not listed in `FRESH_OPS` may return
+any of its inputs or a view of them (unless it declares a `view_map`).
+Rewrite: "elemwise_inplace" (switch off with Mode(excluding=["inplace"])).
+"""
+
+from __future__ import annotations
+
+from symtheano.graph.basic import Constant
+from symtheano.rewrite.fusion import rebuild
+from symtheano.tensor.blas import Dot, MatMul, TensorDot
+from symtheano.tensor.composite import Composite, FusedReduce, check_destroyable
+from symtheano.tensor.elemwise import Elemwise
+from symtheano.tensor.nnet import LogSoftmax, Softmax
+from symtheano.tensor.reduce import Argmax, Reduce
+
+# Ops whose outputs never share memory with their inputs (checked over every op of
+# the registry in tests/rewrite/test_inplace.py). Elemwise is fresh except for the
+# scalar ops in ELEMWISE_PASS_THROUGH. Ops that overwrite an input write their
+# output into it: that is a destroy (checked separately), not a view.
+FRESH_OPS = (Composite, FusedReduce, Reduce, Argmax, Dot, TensorDot, MatMul, Softmax,
+             LogSoftmax)
+
+# Scalar ops whose reference impl may hand back an input unchanged, for these
+# input dtype kinds (None: any); an Elemwise of them may alias that input.
+ELEMWISE_PASS_THROUGH = {
+    "floor": "iub", "ceil": "iub", "trunc": "iub", "round_half_to_even": "iub",
+    "round_half_away_from_zero": "iub", "neg": "b", "sgn": "b", "add": None, "mul": None,
+}
+
+
+class DestroyError(AssertionError):
+    """A graph would read a value after an op overwrote it, or overwrite a value
+    it must not (an input, a constant, a function output)."""
+
+
+def view_pairs(node):
+    """(output index, input index) pairs whose arrays may share memory, excluding
+    inputs the node destroys (their buffer becomes the output's: see check_destroy)."""
+    op = node.op
+    if isinstance(op, Elemwise):
+        kinds = ELEMWISE_PASS_THROUGH.get(op.scalar_op.name, "")
+        if op.scalar_op.name in ("add", "mul") and len(node.inputs) > 1:
+            kinds = ""
+        return [(0, i) for i, x in enumerate(node.inputs)
+                if kinds is None or (kinds and x.dtype != "bool" and x.dtype[0] in "iu"
+                                     and "i" in kinds) or (x.dtype == "bool" and "b" in kinds)]
+    if isinstance(op, FRESH_OPS):
+        return []
+    view_map = getattr(op, "view_map", None)
+    if view_map is not None:
+        return [(o, i) for o, ins in view_map.items() for i in ins]
+    return [(o, i) for o in range(len(node.outputs)) for i in range(len(node.inputs))]
+
+
+def alias_classes(fgraph, order=None):
+    """{variable: representative}: variables that may share memory map to the same
+    representative (a union-find over the view relation of every node)."""
+    parent = {}
+
+    def find(v):
+        root = v
+        while parent.get(root, root) is not root:
+            root = parent[root]
+        while parent.get(v, v) is not root:
+            parent[v], v = root, parent[v]
+        return root
+
+    for node in order if order is not None else fgraph.toposort():
+        for o, i in view_pairs(node):
+            a, b = find(node.outputs[o]), find(node.inputs[i])
+            if a is not b:
+                parent[a] = b
+    return find
+
+
+def check_destroy(fgraph):
+    """Prove that running `fgraph`'s nodes in toposort order (as the program does)
+    never reads a value after it was overwritten; raise DestroyError otherwise.
+
+    For each input V that a node D destroys: no variable that may share V's memory
+    (V's views and what V is a view of) is a function input, a constant or a
+    function output, and every node reading one of them runs before D, except D
+    itself reading V at the destroyed position."""
+    order = fgraph.toposort()
+    position = {node: k for k, node in enumerate(order)}
+    find = alias_classes(fgraph, order)
+    members = {}
+    for var in fgraph.variables:
+        members.setdefault(find(var), []).append(var)
+    inputs = set(fgraph.inputs)
+    for node in order:
+        for _, destroyed in getattr(node.op, "destroy_map", {}).items():
+            for k in destroyed:
+                target = node.inputs[k]
+                for var in members.get(find(target), [target]):
+                    _check_member(fgraph, node, k, target, var, inputs, position)
+
+
+def _check_member(fgraph, node, k, target, var, inputs, position):
+    what = f"{node.op} overwrites {target}"
+    alias = "" if var is target else f", which may share memory with {var},"
+    if isinstance(var, Constant):
+        raise DestroyError(f"{what}{alias} a constant")
+    if var in inputs:
+        raise DestroyError(f"{what}{alias} a function input or shared variable")
+    for client, j in fgraph.clients.get(var, ()):
+        if client == "output":
+            raise DestroyError(f"{what}{alias} a function output")
+        if client is node:
+            if var is target and j == k:
+                continue
+            raise DestroyError(f"{what} while reading{alias[1:-1] or ' it'} as input {j}")
+        if position[client] > position[node]:
+            raise DestroyError(f"{what}{alias} but {client.op} reads it afterwards")
+
+
+def _elemwise_type(node):
+    if isinstance(node.op, FusedReduce):
+        return node.op.elemwise_type(node)
+    return node.outputs[0].type
+
+
+def _destroyable(fgraph, node, k, find, outputs):
+    var = node.inputs[k]
+    if var.owner is None or var in outputs or fgraph.clients.get(var) != [(node, k)]:
+        return False
+    if find(var) is not var or any(find(x) is find(var) for x in var.owner.inputs):
+        return False  # var may be a view of something else
+    try:
+        check_destroyable(node.op, var, _elemwise_type(node))
+    except TypeError:
+        return False
+    return True
+
+
+def _inplace_builder(node, k):
+    op = node.op
+    if isinstance(op, Elemwise):
+        comp, outer = Composite.from_nodes([node])
+        new_op, inputs = comp.with_inplace(outer.index(node.inputs[k])), outer
+    else:
+        new_op, inputs = op.with_inplace(k), node.inputs
+    return lambda get: [new_op(*[get(v) for v in inputs])]
+
+
+class InplaceStage:
+    """The inplace stage (see the module docstring)."""
+
+    name = "inplace"
+    rewrites = ("elemwise_inplace",)
+
+    def run(self, fgraph, ctx):
+        order = fgraph.toposort()
+        plan = {}
+        enabled = "elemwise_inplace" not in ctx.excluding
+        find = alias_classes(fgraph, order)
+        outputs = set(fgraph.outputs)
+        for node in order:
+            op = node.op
+            if not isinstance(op, Elemwise | Composite | FusedReduce):
+                continue
+            current = getattr(op, "destroy_map", None) and next(iter(op.destroy_map.values()))[0]
+            choice = None
+            if enabled:
+                choice = next((k for k in range(len(node.inputs))
+                               if _destroyable(fgraph, node, k, find, outputs)), None)
+            if current and choice is None:
+                # A destructive op from an earlier compilation, invalid here: undo it.
+                plan[node] = (lambda op=op, ins=node.inputs:
+                              lambda get: [op.with_inplace(None)(*[get(v) for v in ins])])()
+            elif choice is not None and choice != current:
+                plan[node] = _inplace_builder(node, choice)
+                ctx.report.count("elemwise_inplace")
+        if plan:
+            rebuild(fgraph, order, plan)
+        check_destroy(fgraph)
+        return len(plan)
+
+
+STAGE = InplaceStage()

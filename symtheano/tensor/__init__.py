@@ -23,6 +23,7 @@ from symtheano.tensor.nnet import *  # noqa: F403
 from symtheano.tensor.reduce import *  # noqa: F403
 from symtheano.tensor.shape import *  # noqa: F403
 from symtheano.tensor.special import *  # noqa: F403
+from symtheano.tensor.stable import *  # noqa: F403
 from symtheano.tensor.subtensor import *  # noqa: F403
 from symtheano.tensor.type import *  # noqa: F403
 from symtheano.tensor.var import (  # noqa: F401
