@@ -14,11 +14,14 @@ Composite) for input V only when all of these hold:
 - V has the dtype of the result and its shape (it broadcasts nowhere).
 
 Aliasing is tracked conservatively: an op not listed in `FRESH_OPS` may return
-any of its inputs or a view of them (unless it declares a `view_map`).
+any of its inputs or a view of them, unless it declares a `view_map` (`{}`: it
+never returns a view).
 Rewrite: "elemwise_inplace" (switch off with Mode(excluding=["inplace"])).
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from symtheano.graph.basic import Constant
 from symtheano.rewrite.fusion import rebuild
@@ -29,17 +32,27 @@ from symtheano.tensor.nnet import LogSoftmax, Softmax
 from symtheano.tensor.reduce import Argmax, Reduce
 
 # Ops whose outputs never share memory with their inputs (checked over every op of
-# the registry in tests/rewrite/test_inplace.py). Elemwise is fresh except for the
-# scalar ops in ELEMWISE_PASS_THROUGH. Ops that overwrite an input write their
+# the registry in tests/rewrite/test_inplace.py; an op may also say so with
+# `view_map = {}`). Elemwise is fresh except for the scalar ops in ELEMWISE_PASS_THROUGH. Ops that overwrite an input write their
 # output into it: that is a destroy (checked separately), not a view.
-FRESH_OPS = (Composite, FusedReduce, Reduce, Argmax, Dot, TensorDot, MatMul, Softmax,
-             LogSoftmax)
+def _fresh_ops():
+    ops = [Composite, FusedReduce, Reduce, Argmax, Dot, TensorDot, MatMul, Softmax, LogSoftmax]
+    try:  # the BLAS-shaped products, where present
+        from symtheano.tensor import blas_ops
 
-# Scalar ops whose reference impl may hand back an input unchanged, for these
-# input dtype kinds (None: any); an Elemwise of them may alias that input.
+        ops += [getattr(blas_ops, n) for n in ("Gemm", "Gemv", "Ger") if hasattr(blas_ops, n)]
+    except ImportError:
+        pass
+    return tuple(ops)
+
+
+FRESH_OPS = _fresh_ops()
+
+# Scalar ops whose reference impl may hand back an input unchanged, for inputs of
+# these dtype kinds (and add/mul of one input): an Elemwise of them may alias it.
 ELEMWISE_PASS_THROUGH = {
     "floor": "iub", "ceil": "iub", "trunc": "iub", "round_half_to_even": "iub",
-    "round_half_away_from_zero": "iub", "neg": "b", "sgn": "b", "add": None, "mul": None,
+    "round_half_away_from_zero": "iub", "neg": "b", "sgn": "b",
 }
 
 
@@ -53,15 +66,14 @@ def view_pairs(node):
     inputs the node destroys (their buffer becomes the output's: see check_destroy)."""
     op = node.op
     if isinstance(op, Elemwise):
-        kinds = ELEMWISE_PASS_THROUGH.get(op.scalar_op.name, "")
-        if op.scalar_op.name in ("add", "mul") and len(node.inputs) > 1:
-            kinds = ""
-        return [(0, i) for i, x in enumerate(node.inputs)
-                if kinds is None or (kinds and x.dtype != "bool" and x.dtype[0] in "iu"
-                                     and "i" in kinds) or (x.dtype == "bool" and "b" in kinds)]
-    if isinstance(op, FRESH_OPS):
-        return []
+        name = op.scalar_op.name
+        if name in ("add", "mul"):  # with one input, the impl returns it
+            return [(0, 0)] if len(node.inputs) == 1 else []
+        kinds = ELEMWISE_PASS_THROUGH.get(name, "")
+        return [(0, i) for i, x in enumerate(node.inputs) if np.dtype(x.dtype).kind in kinds]
     view_map = getattr(op, "view_map", None)
+    if isinstance(op, FRESH_OPS) and not view_map:
+        return []
     if view_map is not None:
         return [(o, i) for o, ins in view_map.items() for i in ins]
     return [(o, i) for o in range(len(node.outputs)) for i in range(len(node.inputs))]
@@ -135,11 +147,11 @@ def _elemwise_type(node):
     return node.outputs[0].type
 
 
-def _destroyable(fgraph, node, k, find, outputs):
+def _destroyable(fgraph, node, k, outputs):
     var = node.inputs[k]
     if var.owner is None or var in outputs or fgraph.clients.get(var) != [(node, k)]:
         return False
-    if find(var) is not var or any(find(x) is find(var) for x in var.owner.inputs):
+    if any(o == var.index for o, _ in view_pairs(var.owner)):
         return False  # var may be a view of something else
     try:
         check_destroyable(node.op, var, _elemwise_type(node))
@@ -148,13 +160,22 @@ def _destroyable(fgraph, node, k, find, outputs):
     return True
 
 
-def _inplace_builder(node, k):
+def _current_inplace(op):
+    if isinstance(op, Composite):
+        return op.inplace
+    if isinstance(op, FusedReduce):
+        return op.composite.inplace
+    return None
+
+
+def _variant_builder(node, inplace):
+    """Build `node`'s op in the variant that overwrites input `inplace` (None: none)."""
     op = node.op
     if isinstance(op, Elemwise):
-        comp, outer = Composite.from_nodes([node])
-        new_op, inputs = comp.with_inplace(outer.index(node.inputs[k])), outer
+        comp, inputs = Composite.from_nodes([node])
+        new_op = comp.with_inplace(inputs.index(node.inputs[inplace]))
     else:
-        new_op, inputs = op.with_inplace(k), node.inputs
+        new_op, inputs = op.with_inplace(inplace), node.inputs
     return lambda get: [new_op(*[get(v) for v in inputs])]
 
 
@@ -165,27 +186,23 @@ class InplaceStage:
     rewrites = ("elemwise_inplace",)
 
     def run(self, fgraph, ctx):
-        order = fgraph.toposort()
-        plan = {}
         enabled = "elemwise_inplace" not in ctx.excluding
-        find = alias_classes(fgraph, order)
+        order = fgraph.toposort()
         outputs = set(fgraph.outputs)
+        plan = {}
         for node in order:
-            op = node.op
-            if not isinstance(op, Elemwise | Composite | FusedReduce):
+            if not isinstance(node.op, Elemwise | Composite | FusedReduce):
                 continue
-            current = getattr(op, "destroy_map", None) and next(iter(op.destroy_map.values()))[0]
+            current = _current_inplace(node.op)
             choice = None
             if enabled:
                 choice = next((k for k in range(len(node.inputs))
-                               if _destroyable(fgraph, node, k, find, outputs)), None)
-            if current and choice is None:
-                # A destructive op from an earlier compilation, invalid here: undo it.
-                plan[node] = (lambda op=op, ins=node.inputs:
-                              lambda get: [op.with_inplace(None)(*[get(v) for v in ins])])()
-            elif choice is not None and choice != current:
-                plan[node] = _inplace_builder(node, choice)
-                ctx.report.count("elemwise_inplace")
+                               if _destroyable(fgraph, node, k, outputs)), None)
+            # A destructive op left from an earlier compilation is re-decided here.
+            if choice != current:
+                plan[node] = _variant_builder(node, choice)
+                if choice is not None:
+                    ctx.report.count("elemwise_inplace")
         if plan:
             rebuild(fgraph, order, plan)
         check_destroy(fgraph)

@@ -110,16 +110,16 @@ STAGE.register(
 def log1p(fgraph, node):
     """log(1 + x) -> log1p(x), also log(1 + a + b) -> log1p(a + b) (float sums)"""
     (arg,) = node.inputs
-    out_dtype = node.outputs[0].dtype
     if scalar_name(arg.owner) != "add" or arg.dtype not in FLOAT_DTYPES:
         return None
     terms = list(arg.owner.inputs)
     ones = [i for i, t in enumerate(terms) if constant_value(t) == 1]
     if not ones:
         return None
-    rest = terms[:ones[0]] + terms[ones[0] + 1:]
+    # The other terms are summed in the float dtype the original sum used.
+    rest = [_like(t, arg.dtype) for t in terms[:ones[0]] + terms[ones[0] + 1:]]
     x = rest[0] if len(rest) == 1 else Elemwise(arg.owner.op.scalar_op)(*rest)
-    return [tm.log1p(_like(x, out_dtype))]
+    return [tm.log1p(x)]
 
 
 def _sigmoid_of_neg_exp(den):

@@ -178,7 +178,7 @@ class Composite(Op):
             if found is not None:
                 return found
             if isinstance(var, Constant) and var.data.size == 1:
-                data = np.ascontiguousarray(var.data)
+                data = np.array(var.data, order="C")
                 key = (data.dtype.name, data.shape, data.tobytes())
                 if key not in const_keys:
                     const_keys[key] = len(consts)

@@ -1,0 +1,331 @@
+"""The inplace stage: elementwise ops overwrite dead intermediates, never an
+input, a shared value, a constant or an output; `check_destroy` proves that no
+value is read after being overwritten, and catches hand-built violations."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import symtheano as th
+import symtheano.tensor as T
+from symtheano.compile.mode import Mode
+from symtheano.graph.basic import toposort
+from symtheano.graph.fg import FunctionGraph
+from symtheano.rewrite.inplace import DestroyError, check_destroy, view_pairs
+from symtheano.tensor.composite import Composite, FusedReduce
+from symtheano.tensor.elemwise import SCALAR_OPS, Elemwise
+from symtheano.tensor.type import TensorType
+from tests.rewrite.test_fusion import assert_bit_identical
+from tests.tensor.registry import collect_cases
+
+RNG = np.random.default_rng(3)
+NO_INPLACE = Mode(excluding=["inplace"])
+NO_FUSION = Mode(excluding=["fusion"])
+
+
+def destroyers(f):
+    return [n for n in f.fgraph.apply_nodes if getattr(n.op, "destroy_map", None)]
+
+
+def inplace_op(expr_of, ndim=1):
+    """A Composite computing expr_of(i0) that overwrites its input."""
+    v = TensorType("float64", (None,) * ndim).make_variable("v")
+    op, _ = Composite.from_nodes(toposort([expr_of(v)]))
+    return op.with_inplace(0)
+
+
+def compare_inplace(inputs, outputs, values, modes=(Mode(), NO_FUSION)):
+    """Results with inplace equal those without, and the caller's arrays stay intact."""
+    want = th.function(inputs, outputs, mode=NO_INPLACE)(*values)
+    fired = 0
+    for mode in modes:
+        f = th.function(inputs, outputs, mode=mode)
+        copies = [np.array(v, copy=True) for v in values]
+        for _ in range(2):  # a second call sees the same (unmodified) inputs
+            got = f(*values)
+            for a, b in zip(got if isinstance(got, list) else [got],
+                            want if isinstance(want, list) else [want]):
+                assert_bit_identical(a, b)
+            for v, c in zip(values, copies):
+                np.testing.assert_array_equal(v, c)
+        check_destroy(f.fgraph)
+        fired += len(destroyers(f))
+    return fired
+
+
+# -- it fires where it may ---------------------------------------------------------------------
+
+def test_chain_on_an_intermediate_overwrites_it():
+    x, w = T.dmatrix("x"), T.dmatrix("w")
+    out = T.tanh(T.dot(x, w) * 2 + 1)
+    f = th.function([x, w], out)
+    (node,) = destroyers(f)
+    assert isinstance(node.op, Composite) and node.op.destroy_map == {0: [0]}
+    assert "[inplace i0]" in str(node.op)
+    assert f.rewrite_report().counts["elemwise_inplace"] == 1
+    assert compare_inplace([x, w], out, [RNG.random((3, 4)), RNG.random((4, 3))])
+
+
+def test_unfused_elemwise_chain_becomes_inplace_composites():
+    x = T.dvector("x")
+    out = T.exp(T.sin(T.cos(x)))
+    f = th.function([x], out, mode=NO_FUSION)
+    assert len(destroyers(f)) == 2  # cos(x) must not overwrite x
+    assert compare_inplace([x], out, [RNG.random(6)]) >= 2
+
+
+def test_perform_really_writes_into_the_destroyed_input():
+    op = inplace_op(lambda v: T.exp(T.sin(v)) * 2)
+    arr = RNG.random(1000)
+    want = np.exp(np.sin(arr)) * 2
+    got = op.evaluate([arr])
+    assert np.shares_memory(got, arr)
+    assert_bit_identical(got, want)
+    reduce_op = FusedReduce(inplace_op(lambda v: T.exp(v) + 1), T.sum(T.dvector()).owner.op)
+    assert reduce_op.destroy_map == {0: [0]}
+
+
+def test_fused_reduce_may_use_its_input_as_scratch():
+    x = T.dmatrix("x")
+    out = T.sum(T.exp(T.dot(x, x)) - 1, axis=0)
+    f = th.function([x], out)
+    (node,) = destroyers(f)
+    assert isinstance(node.op, FusedReduce)
+    compare_inplace([x], out, [RNG.random((3, 3))])
+
+
+# -- it does not fire where it must not ------------------------------------------------------
+
+def test_inputs_shared_values_and_constants_are_never_overwritten():
+    x = T.dvector("x")
+    w = th.shared(np.arange(4.0), name="w")
+    c = T.constant(np.linspace(0, 1, 4))
+    outs = [T.exp(x) * 2, T.sin(w) + 1, T.cos(c) * x, T.tanh(x + w)]
+    f = th.function([x], outs, mode=NO_FUSION)
+    for node in destroyers(f):
+        (k,) = node.op.destroy_map[0]
+        assert node.inputs[k].owner is not None
+    w_before = w.get_value().copy()
+    compare_inplace([x], outs, [RNG.random(4)])
+    np.testing.assert_array_equal(w.get_value(), w_before)
+
+
+def test_updates_and_outputs_are_not_overwritten():
+    x = T.dvector("x")
+    w = th.shared(np.ones(3), name="w")
+    h = T.exp(x * w)                  # an output, and read again below
+    f = th.function([x], [h, T.sin(h) + 1], updates=[(w, w * 2 + T.sum(h))])
+    for node in destroyers(f):
+        (k,) = node.op.destroy_map[0]
+        assert node.inputs[k] is not f.fgraph.outputs[0]
+    a = RNG.random(3)
+    h1, s1 = f(a)
+    np.testing.assert_array_equal(h1, np.exp(a))
+    np.testing.assert_array_equal(s1, np.sin(np.exp(a)) + 1)
+    np.testing.assert_array_equal(w.get_value(), 2 + np.sum(np.exp(a)))
+
+
+def test_value_with_another_reader_or_a_view_is_not_overwritten():
+    x = T.dmatrix("x")
+    e = T.exp(x)
+    outs = [T.sin(e) + T.cos(e).T, T.tanh(e.T) * 2]  # e has several readers; e.T is a view
+    f = th.function([x], outs, mode=NO_FUSION)
+    for node in destroyers(f):
+        (k,) = node.op.destroy_map[0]
+        var = node.inputs[k]
+        assert len(f.fgraph.clients[var]) == 1 and view_pairs(var.owner) == []
+    compare_inplace([x], outs, [RNG.random((3, 3))])
+
+
+def test_dtype_or_broadcast_mismatch_is_not_overwritten():
+    x, r = T.ivector("x"), T.drow("r")
+    outs = [T.exp(x * 2) + 1.5,             # int intermediate, float result
+            T.sin(T.exp(r)) + T.dcol("c")]  # row intermediate, matrix result
+    f = th.function([x, outs[1].owner.inputs[1]], outs[0], mode=NO_FUSION)
+    for node in destroyers(f):
+        (k,) = node.op.destroy_map[0]
+        assert node.inputs[k].dtype == node.outputs[0].dtype
+    c = outs[1].owner.inputs[1]
+    f2 = th.function([r, c], outs[1], mode=NO_FUSION)
+    for node in destroyers(f2):
+        (k,) = node.op.destroy_map[0]
+        assert node.inputs[k].type.shape[0] != 1 or node.outputs[0].type.shape[0] == 1
+    compare_inplace([r, c], outs[1], [RNG.random((1, 3)), RNG.random((2, 1))])
+
+
+def test_stale_inplace_op_is_undone_when_its_input_gains_a_reader():
+    x = T.dvector("x")
+    f = th.function([x], T.sin(T.exp(x)), mode=NO_FUSION)
+    (node,) = destroyers(f)
+    out = f.fgraph.outputs[0]
+    e = node.inputs[0]               # exp(x), overwritten by the sin node
+    g = th.function([x], [out, e * 2])
+    a = RNG.random(4)
+    got_sin, got_e2 = g(a)
+    np.testing.assert_array_equal(got_e2, np.exp(a) * 2)
+    np.testing.assert_allclose(got_sin, np.sin(np.exp(a)), rtol=1e-15)
+
+
+# -- the destroy checker --------------------------------------------------------------------
+
+def test_checker_accepts_a_valid_graph():
+    x = T.dvector("x")
+    e = T.exp(x)
+    out = inplace_op(T.sin)(e)
+    check_destroy(FunctionGraph([x], [out]))
+
+
+def test_checker_rejects_overwriting_an_input():
+    x = T.dvector("x")
+    with pytest.raises(DestroyError, match="function input"):
+        check_destroy(FunctionGraph([x], [inplace_op(T.sin)(x)]))
+
+
+def test_checker_rejects_overwriting_a_constant_or_an_output():
+    x = T.dvector("x")
+    c = T.constant(np.ones(3))
+    with pytest.raises(DestroyError, match="constant"):
+        check_destroy(FunctionGraph([x], [inplace_op(T.sin)(c) + x]))
+    e = T.exp(x)
+    with pytest.raises(DestroyError, match="output"):
+        check_destroy(FunctionGraph([x], [e, inplace_op(T.sin)(e)]))
+
+
+def test_checker_rejects_a_read_after_the_overwrite():
+    x = T.dvector("x")
+    e = T.exp(x)
+    d = inplace_op(T.sin)(e)
+    late = d + T.cos(e)        # cos(e) may run after e was overwritten
+    early = T.cos(e) * d       # ... and here too, whichever order toposort picks
+    for out in (late, early):
+        fg = FunctionGraph([x], [out])
+        order = fg.toposort()
+        cos_node = next(n for n in order if getattr(n.op, "scalar_op", None) is not None
+                        and n.op.scalar_op.name == "cos")
+        if order.index(cos_node) < order.index(d.owner):
+            continue           # a legal order; the other graph covers the illegal one
+        with pytest.raises(DestroyError, match="reads it afterwards"):
+            check_destroy(fg)
+    fg = FunctionGraph([x], [late])
+    assert fg.toposort().index(d.owner) < fg.toposort().index(late.owner)
+
+
+def test_checker_rejects_overwriting_a_view():
+    x = T.dmatrix("x")
+    with pytest.raises(DestroyError, match="share memory"):
+        check_destroy(FunctionGraph([x], [inplace_op(T.sin, 2)(x.T)]))
+    e = T.exp(x)
+    with pytest.raises(DestroyError):
+        check_destroy(FunctionGraph([x], [inplace_op(T.sin, 2)(e.T) + e]))
+
+
+def test_checker_rejects_reading_an_alias_in_the_same_node():
+    x = T.dmatrix("x")
+    e = T.exp(x)
+    v = TensorType("float64", (None, None)).make_variable()
+    w = TensorType("float64", (None, None)).make_variable()
+    op, _ = Composite.from_nodes(toposort([v + w]))
+    with pytest.raises(DestroyError, match="while reading"):
+        check_destroy(FunctionGraph([x], [op.with_inplace(0)(e, e.T)]))
+
+
+def test_checker_over_many_compiled_graphs():
+    rng = np.random.default_rng(5)
+    unary = [T.exp, T.sin, T.tanh, T.sqr, T.neg, lambda v: v.T, lambda v: T.sum(v, axis=0)]
+    binary = [T.add, T.sub, T.mul, T.maximum, T.dot]
+    fired = 0
+    for trial in range(60):
+        x, y = T.dmatrix("x"), T.dmatrix("y")
+        pool = [x, y]
+        for _ in range(rng.integers(2, 12)):
+            if rng.random() < 0.5:
+                v = pool[rng.integers(len(pool))]
+                fn = unary[rng.integers(len(unary))]
+                if v.ndim == 2 or fn in (T.exp, T.sin, T.tanh, T.sqr, T.neg):
+                    pool.append(fn(v))
+            else:
+                a, b = (pool[rng.integers(len(pool))] for _ in range(2))
+                fn = binary[rng.integers(len(binary))]
+                if fn is not T.dot or (a.ndim == 2 and b.ndim == 2):
+                    pool.append(fn(a, b))
+        outs = [v for v in pool[2:] if rng.random() < 0.3] + [pool[-1]]
+        values = [rng.random((3, 3)), rng.random((3, 3))]
+        fired += compare_inplace([x, y], outs, values, modes=(Mode(), NO_FUSION))
+    assert fired > 20
+
+
+# -- aliasing facts the stage relies on ----------------------------------------------------------
+
+def test_view_pairs_cover_every_alias_seen_in_the_op_registry():
+    """Run every registry case node by node: whenever an output shares memory with
+    an input, view_pairs must say so (else inplace could overwrite a view)."""
+    for case in collect_cases():
+        for sample in case.samples(np.random.default_rng(0))[:2]:
+            shapes = [tuple(1 if s == 1 else None for s in np.shape(a)) for a in sample]
+            inputs = [TensorType(np.asarray(a).dtype, s).make_variable()
+                      for a, s in zip(sample, shapes)]
+            outs = case.build(*inputs)
+            outs = list(outs) if isinstance(outs, list | tuple) else [outs]
+            values = {v: np.asarray(a) for v, a in zip(inputs, sample)}
+            for node in toposort(outs):
+                for v in node.inputs:
+                    if v not in values:
+                        values[v] = v.data
+                storage = [[None] for _ in node.outputs]
+                with np.errstate(all="ignore"):
+                    node.op.perform(node, [values[v] for v in node.inputs], storage)
+                declared = set(view_pairs(node))
+                for o, (out, cell) in enumerate(zip(node.outputs, storage)):
+                    values[out] = cell[0]
+                    for i, v in enumerate(node.inputs):
+                        if np.shares_memory(cell[0], values[v]):
+                            assert (o, i) in declared, (
+                                f"{case.name}: {node.op} output {o} aliases input {i}")
+
+
+@pytest.mark.parametrize("name", sorted(n for n in SCALAR_OPS if not n.startswith("cast_")))
+def test_elemwise_pass_through_is_declared(name):
+    op = SCALAR_OPS[name]
+    for nin in ([op.nin] if op.nin else [1, 2]):
+        for dtype in ("bool", "int8", "uint16", "int64", "float32", "float64"):
+            inputs = [TensorType(dtype, (None,)).make_variable() for _ in range(nin)]
+            try:
+                node = Elemwise(op).make_node(*inputs)
+            except TypeError:
+                continue
+            arrays = [np.array([0, 1, 1], dtype=dtype) for _ in range(nin)]
+            storage = [[None]]
+            with np.errstate(all="ignore"):
+                node.op.perform(node, arrays, storage)
+            for i, a in enumerate(arrays):
+                if np.shares_memory(storage[0][0], a):
+                    assert (0, i) in view_pairs(node), f"{name}({dtype}) returns input {i}"
+
+
+# -- memory ---------------------------------------------------------------------------------
+
+def _peak(f, value):
+    f(value)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        f(value)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_inplace_bounds_the_peak_memory_of_a_long_chain():
+    x = T.dvector("x")
+    out = x
+    for k in range(20):
+        out = [T.sin, T.exp, T.tanh, lambda v: v * 1.5, lambda v: v + 0.25][k % 5](out)
+    value = RNG.random(500_000)  # 4 MB
+    size = value.nbytes
+    plain = _peak(th.function([x], out, mode=Mode(excluding=["fusion", "inplace"])), value)
+    inplace = _peak(th.function([x], out, mode=NO_FUSION), value)
+    fused = _peak(th.function([x], out), value)
+    assert plain > 15 * size     # every intermediate is kept until the call ends
+    assert inplace < 2.5 * size  # one buffer, overwritten down the chain
+    assert fused < 2.5 * size
