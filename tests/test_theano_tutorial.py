@@ -238,21 +238,6 @@ def test_theano_grad_is_T_grad():
     assert np.isclose(f(0.7), np.exp(0.7) * 1.7)
 
 
-def test_jacobian():
-    x = T.dvector("x")
-    J = T.jacobian(x**2, x)
-    f = function([x], J)
-    np.testing.assert_allclose(f([4.0, 4.0]), [[8.0, 0.0], [0.0, 8.0]])
-
-
-def test_hessian():
-    x = T.dvector("x")
-    cost = T.sum(x**2)
-    H = T.hessian(cost, x)
-    f = function([x], H)
-    np.testing.assert_allclose(f([4.0, 4.0]), [[2.0, 0.0], [0.0, 2.0]])
-
-
 def test_pp_of_gradient():
     x = T.dscalar("x")
     gy = T.grad(x**2, x)

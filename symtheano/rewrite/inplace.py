@@ -31,11 +31,12 @@ from symtheano.tensor.elemwise import Elemwise
 from symtheano.tensor.nnet import LogSoftmax, Softmax
 from symtheano.tensor.reduce import Argmax, Reduce
 
-# Ops whose outputs never share memory with their inputs (checked over every op of
-# the registry in tests/rewrite/test_inplace.py; an op may also say so with
-# `view_map = {}`). Elemwise is fresh except for the scalar ops in ELEMWISE_PASS_THROUGH. Ops that overwrite an input write their
-# output into it: that is a destroy (checked separately), not a view.
+
 def _fresh_ops():
+    """Ops whose outputs never share memory with their inputs (checked over every op
+    of the registry in tests/rewrite/test_inplace.py; an op may also say so itself
+    with `view_map = {}`). Elemwise is fresh except for ELEMWISE_PASS_THROUGH. An op
+    that overwrites an input writes its output there: a destroy, not a view."""
     ops = [Composite, FusedReduce, Reduce, Argmax, Dot, TensorDot, MatMul, Softmax, LogSoftmax]
     try:  # the BLAS-shaped products, where present
         from symtheano.tensor import blas_ops

@@ -43,7 +43,7 @@ def grad(*args, **kwargs):
 
 def __getattr__(name):
     # Names that live outside the tensor package but that Theano users reach as T.*.
-    if name in ("jacobian", "hessian", "verify_grad", "zero_grad", "disconnected_grad"):
+    if name in ("verify_grad", "zero_grad", "disconnected_grad"):
         import symtheano.gradient as g
 
         return getattr(g, name)

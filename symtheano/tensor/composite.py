@@ -6,9 +6,9 @@ variants that overwrite an input (`destroy_map`).
 
 The inner graph is plain data, so that a C emitter can walk it in order:
 
-    inputs     ((dtype, ndim), ...)           the outer inputs, printed i0, i1, ...
-    constants  ((dtype, shape, bytes), ...)   small constants inlined into the loop
-    steps      ((scalar_op, refs, ndim), ...) in topological order
+    input_types ((dtype, ndim), ...)           the outer inputs, printed i0, i1, ...
+    constants   ((dtype, shape, bytes), ...)   one-element constants, inlined
+    steps       ((scalar_op, refs, ndim), ...) in topological order
 
 A ref indexes the value list [inputs..., constants..., step results...]; the
 last step is the output. `ndim` is the number of dimensions of that step in

@@ -415,7 +415,6 @@ def index_value(node, idx_list, x, index):
 
 def check_value_shape(node, y_var, y, target):
     """Raise unless y broadcasts to `target` (only dims of static size 1 broadcast)."""
-    x_label = _label(node.inputs[0])
     offset = len(target) - y.ndim
     for d, size in enumerate(y.shape):
         want = target[offset + d]
@@ -426,7 +425,7 @@ def check_value_shape(node, y_var, y, target):
         hint = (" (a dimension broadcasts only when declared broadcastable: give the value a "
                 "static size of 1 there, e.g. with T.shape_padleft or T.row)"
                 if size == 1 else "")
-        raise ValueError(f"cannot write a value of shape {y.shape} into {x_label}"
+        raise ValueError(f"cannot write a value of shape {y.shape} into {_label(node.inputs[0])}"
                          f"[...] of shape {tuple(target)}: dimension {d} has size {size}, "
                          f"expected {want}{hint}")
 

@@ -102,7 +102,7 @@ def test_add_neg(order):
     assert nodes(f, scalar="sub") and not nodes(f, scalar="neg")
 
 
-def test_sign_rewrites_do_not_fire_on_bool():
+def test_regression_sign_rewrites_on_bool():
     # bool - is xor and bool + is or; neg(True) is True: x + (-y) is not x - y.
     x, y = T.cast(T.lvector("p"), "bool"), T.cast(T.lvector("q"), "bool")
     p, q = x.owner.inputs[0], y.owner.inputs[0]
@@ -118,7 +118,7 @@ def test_sign_rewrites_do_not_fire_on_bool():
     assert fired(f, "mul_minus_one") == 0
 
 
-def test_sign_rewrites_do_not_fire_on_a_narrower_unsigned_operand():
+def test_regression_sign_rewrites_on_a_narrower_unsigned_operand():
     # neg(uint8 5) is 251: int16 x + (-y) would become x + 251, not x - 5.
     x = T.TensorType("int16", (None,))("x")
     y = T.TensorType("uint8", (None,))("y")

@@ -81,7 +81,7 @@ def test_pattern_bindings_must_be_consistent():
     assert apply_pattern(rw, T.exp(x) - T.exp(x)) is None
 
 
-def test_pattern_bindings_consistent_across_commuted_branches():
+def test_regression_commutative_match_backtracks_into_inner_nodes():
     x, y = T.dvectors("x", "y")
     rw = pattern("t_mul_xx_plus_x", ("add", ("mul", "x", "y"), "x"), "x")
     assert apply_pattern(rw, x * y + x) is not None

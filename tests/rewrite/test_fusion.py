@@ -18,6 +18,7 @@ from symtheano.tensor.type import TensorType
 
 NONE = Mode(optimizer=None)
 FUSE = Mode(optimizer=None, including=["fusion"])  # fusion (and merge) only
+FUSE_INPLACE = Mode(optimizer=None, including=["fusion", "inplace"])
 RNG = np.random.default_rng(7)
 
 
@@ -154,9 +155,11 @@ def test_bit_identical_over_dtypes(dtype):
         values = [(RNG.uniform(low, high, (4, 5))).astype(dtype) for _ in range(2)]
     f = compare([x, y], outs, values)
     assert not ops_of(f, Elemwise)
-    # Non-contiguous inputs take the same path.
-    compare([x, y], outs, [v.T.copy().T[::1, ::1] for v in values])
-    compare([x, y], outs, [np.repeat(v, 2, axis=1)[:, ::2] for v in values])
+    # Non-contiguous inputs, and overwriting intermediates, give the same bits.
+    for mode in (FUSE, FUSE_INPLACE):
+        compare([x, y], outs, [np.asfortranarray(v) for v in values], mode)
+        compare([x, y], outs, [np.repeat(v, 2, axis=1)[:, ::2] for v in values], mode)
+    compare([x, y], [T.exp(x * 2) - y, T.sum(T.sqr(x * y), axis=0) + 1], values, FUSE_INPLACE)
 
 
 def test_bit_identical_with_row_col_scalar_broadcasting():

@@ -277,7 +277,7 @@ def check_graph(inputs, outputs, values):
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-@settings(max_examples=1500, deadline=None, derandomize=True, database=None,
+@settings(max_examples=2500, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                  HealthCheck.data_too_large])
 @given(graphs())
