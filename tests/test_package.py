@@ -60,3 +60,17 @@ def test_config_assignment_checks_values():
         config.floatX = "float16"
     with pytest.raises(AttributeError):
         config.no_such_setting = 1
+
+
+def test_every_package_is_listed_in_pyproject():
+    """A subpackage missing from pyproject's list would be left out of a real install."""
+    import pathlib
+    import tomllib
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"])
+    found = {"symtheano." + ".".join(p.parent.relative_to(root / "symtheano").parts)
+             for p in (root / "symtheano").rglob("__init__.py")}
+    found = {f.rstrip(".") for f in found} | {"symtheano.codegen"}
+    assert found == listed

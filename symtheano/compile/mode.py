@@ -43,6 +43,12 @@ class Mode:
         return rewrite(fgraph, self.optimizer, self.excluding, self.including, self.fast_math)
 
     def link(self, fgraph):
+        if any(getattr(n.op, "destroy_map", None) for n in fgraph.apply_nodes):
+            # A graph may arrive with ops that overwrite their inputs (e.g. cloned from a
+            # compiled function) even when the inplace stage did not run: prove it safe.
+            from symtheano.rewrite.inplace import check_destroy
+
+            check_destroy(fgraph)
         return PyProgram(fgraph)
 
     def excluding_(self, *names):
