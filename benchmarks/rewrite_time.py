@@ -28,8 +28,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
 
-import numpy as np  # noqa: E402
-
 import symtheano.tensor as T  # noqa: E402
 from symtheano.graph.basic import Constant, clone_graph, graph_inputs  # noqa: E402
 from symtheano.graph.fg import FunctionGraph  # noqa: E402
@@ -42,7 +40,6 @@ REPEATS = 5
 
 def mlp_graph(n_layers, width=16):
     """[cost, gradient of each weight and bias] of an n-layer tanh MLP."""
-    rng = np.random.default_rng(0)
     x, y = T.dmatrix("x"), T.dmatrix("y")
     params, h = [], x
     for i in range(n_layers):
@@ -50,7 +47,6 @@ def mlp_graph(n_layers, width=16):
         b = T.dvector(f"b{i}")
         params += [w, b]
         h = T.tanh(T.dot(h, w) + b)
-    del rng
     cost = T.mean((h - y) ** 2)
     return [x, y, *params], [cost, *T.grad(cost, params)]
 

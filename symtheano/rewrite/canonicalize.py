@@ -2,8 +2,11 @@
 need to recognise each formula in one shape only.
 
 Identities that change results for inf or NaN inputs (x - x -> 0, x * 0 -> 0)
-apply to integers always and to floats only under `fast_math`; x / x -> 1
-never applies, since x may be 0.
+apply to integers always and to floats only under `fast_math`. x / x -> 1
+never applies, not even under fast_math: x = 0 is an ordinary finite input,
+and 0 / 0 is NaN. The sign identities (x + (-y) -> x - y, ...) apply only
+where negation happens in the output's dtype: not to bools (neg(True) is True)
+nor to operands narrower than the result (neg(uint8 5) is 251).
 """
 
 from __future__ import annotations

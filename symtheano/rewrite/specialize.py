@@ -136,21 +136,29 @@ def pow_minus_one(fgraph, node):
 
 @node_rewriter(["pow"])
 def pow_half(fgraph, node):
-    """x ** 0.5 -> sqrt(x) (they differ only at x = -inf, where sqrt gives NaN, not
-    +inf, and at x = -0, where sqrt keeps the sign)"""
+    """x ** 0.5 -> sqrt(x), exact as IEEE pow: pow(-inf, 0.5) is +inf where sqrt(-inf) is
+    NaN, and pow(-0, 0.5) is +0 where sqrt(-0) is -0 (under fast_math, plain sqrt)"""
     parts = _pow_parts(node, float_only=True)
     if parts is None or parts[1] != 0.5:
         return None
-    return [sqrt(parts[0])]
+    return [_sqrt_like_pow(parts[0], fgraph)]
 
 
 @node_rewriter(["pow"])
 def pow_minus_half(fgraph, node):
-    """x ** -0.5 -> reciprocal(sqrt(x)) (at x = -inf: NaN instead of 0)"""
+    """x ** -0.5 -> reciprocal(sqrt(x)), exact at x = -inf as pow_half"""
     parts = _pow_parts(node, float_only=True)
     if parts is None or parts[1] != -0.5:
         return None
-    return [tb.reciprocal(sqrt(parts[0]))]
+    return [tb.reciprocal(_sqrt_like_pow(parts[0], fgraph))]
+
+
+def _sqrt_like_pow(x, fgraph):
+    ctx = getattr(fgraph, "rewrite_context", None)
+    if ctx is not None and ctx.fast_math:
+        return sqrt(x)
+    # abs(sqrt(x)) turns sqrt(-0) = -0 into pow's +0 (so x ** -0.5 is +inf there, not -inf).
+    return tb.switch(tb.isinf(x), tb.abs(x), tb.abs(sqrt(x)))
 
 
 # -- scalar factors out of sums ----------------------------------------------------------------

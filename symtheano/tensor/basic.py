@@ -121,7 +121,15 @@ class Pow(ScalarOp):
             odd = (np.abs(b) % 2).astype(bool)
             neg_pow = np.where(a == 1, 1, np.where(a == -1, np.where(odd, -1, 1), 0))
             return np.where(b < 0, neg_pow, safe)
-        return np.power(a, b)
+        out = np.power(a, b)
+        if out.dtype.kind == "f" and a.dtype.kind == "f":
+            # NumPy sometimes computes x ** 0.5 as sqrt(x), which differs from C's (IEEE)
+            # pow at x = -0 and x = -inf for exponents that are not odd integers.
+            odd = np.mod(b, 2) == 1
+            fix = np.signbit(a) & ((a == 0) | np.isinf(a)) & ~odd
+            if fix.any():
+                out = np.where(fix, np.power(np.abs(a), b), out)
+        return out
 
     def grad(self, inputs, output, gout):
         a, b = inputs

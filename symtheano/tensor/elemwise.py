@@ -119,7 +119,9 @@ class Elemwise(Op):
         out_shape = check_runtime_broadcast(node, inputs, str(self.scalar_op))
         dtype = node.outputs[0].dtype
         op = self.scalar_op
-        if op.float_output:
+        if op.float_output or (op.nin is None and len(inputs) > 2):
+            # Variadic add/mul must not accumulate pairwise in a narrower dtype
+            # (int8 + int8 + int64 would wrap before reaching int64).
             inputs = [x.astype(dtype, copy=False) for x in inputs]
         with np.errstate(all="ignore"):
             result = op.impl(*inputs)
