@@ -246,6 +246,25 @@ def _softmax_last_axis(var):
     return sm.inputs[0] if axis == var.ndim - 1 or (axis is None and var.ndim == 1) else None
 
 
+def _is_last_size(n, *arrays):
+    """Is the scalar `n` known to equal the size of the last axis of `arrays`?"""
+    from symtheano.tensor.shape import ShapeI
+
+    value = constant_value(n)
+    for a in arrays:
+        last = a.ndim - 1
+        if value is not None and a.type.shape[last] == value:
+            return True
+        owner = n.owner
+        while owner is not None and scalar_name(owner) is not None and (
+                scalar_name(owner).startswith("cast_")):
+            owner = owner.inputs[0].owner
+        if owner is not None and isinstance(owner.op, ShapeI) and owner.op.i == last and (
+                owner.inputs[0] is a):
+            return True
+    return False
+
+
 @node_rewriter(["log"])
 def softmax_crossentropy(fgraph, node):
     """log(sum(softmax(x) * one_hot(y), axis=-1)) -> -softmax_crossentropy(x, y): the
@@ -264,6 +283,10 @@ def softmax_crossentropy(fgraph, node):
             continue
         # No broadcasting between the two: then one_hot selects one entry per row.
         if any((i == 1) != (j == 1) for i, j in zip(p.type.shape, oh.type.shape)):
+            return None
+        # The number of classes must provably be the logits' width: otherwise the graph
+        # as written raises a shape error that the fused op would not.
+        if not _is_last_size(hot.inputs[1], x, p):
             return None
         fused = SoftmaxCrossentropy()(_like(x, node.outputs[0].dtype), hot.inputs[0])
         return [tb.neg(fused)]

@@ -524,3 +524,15 @@ def test_square_and_self_product_are_bit_identical(dtype):
     a, b, c = f(v)
     assert a.dtype == b.dtype == np.dtype(dtype)
     assert a.tobytes() == b.tobytes() == c.tobytes()
+
+
+def test_softmax_crossentropy_needs_matching_class_count():
+    # one_hot with 5 classes against 3 logits is a shape error as written; the fused op
+    # must not turn it into a result.
+    x = T.dmatrix("x")
+    y = T.lvector("y")
+    cost = -T.log(T.sum(T.nnet.softmax(x) * T.nnet.to_one_hot(y, 5), axis=-1))
+    f = th.function([x, y], cost)
+    assert not f.rewrite_report().counts.get("softmax_crossentropy")
+    with pytest.raises(ValueError):
+        f(np.zeros((2, 3)), np.array([0, 1]))
