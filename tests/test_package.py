@@ -72,5 +72,7 @@ def test_every_package_is_listed_in_pyproject():
         "packages"])
     found = {"symtheano." + ".".join(p.parent.relative_to(root / "symtheano").parts)
              for p in (root / "symtheano").rglob("__init__.py")}
-    found = {f.rstrip(".") for f in found} | {"symtheano.codegen"}
+    found = {f.rstrip(".") for f in found}
+    found |= {"symtheano.codegen" + "".join("." + part for part in p.parent.relative_to(
+        root / "codegen").parts) for p in (root / "codegen").rglob("__init__.py")}
     assert found == listed

@@ -13,7 +13,7 @@ import numpy as np
 from symtheano.configuration import config
 from symtheano.graph.basic import Constant
 
-MODE_NAMES = ("FAST_RUN", "FAST_COMPILE", "PY", "DEBUG")
+MODE_NAMES = ("FAST_RUN", "FAST_COMPILE", "PY", "C", "DEBUG")
 
 
 class Mode:
@@ -26,10 +26,9 @@ class Mode:
 
     def __init__(self, linker="py", optimizer="fast_run", excluding=(), including=(),
                  fast_math=False):
-        if linker not in ("py",):
-            raise NotImplementedError(
-                f"linker {linker!r} is not available: this version of symtheano runs graphs "
-                "with the NumPy reference back end only (linker='py')")
+        if linker not in ("py", "c", "debug"):
+            raise ValueError(f"linker must be 'py' (NumPy reference), 'c' or 'debug' (C checked "
+                             f"against the reference node by node), got {linker!r}")
         self.linker = linker
         self.optimizer = optimizer
         self.excluding = tuple(excluding)
@@ -49,6 +48,10 @@ class Mode:
             from symtheano.rewrite.inplace import check_destroy
 
             check_destroy(fgraph)
+        if self.linker in ("c", "debug"):
+            from symtheano.codegen.c.linker import CProgram, DebugProgram
+
+            return (CProgram if self.linker == "c" else DebugProgram)(fgraph)
         return PyProgram(fgraph)
 
     def excluding_(self, *names):
@@ -65,10 +68,13 @@ def get_mode(mode):
     if isinstance(mode, Mode):
         return mode
     name = mode if mode is not None else config.mode
-    if name in ("C", "CUDA"):
+    if name == "CUDA":
         raise NotImplementedError(
-            f"mode={name!r} is not available in this version of symtheano: only the NumPy "
-            "reference back end exists yet; use mode='PY' (or FAST_RUN / FAST_COMPILE)")
+            "mode='CUDA' is not available in this version of symtheano; use mode='C' or 'PY'")
+    if name == "C":
+        return Mode("c", "fast_run")
+    if name == "DEBUG":
+        return Mode("debug", "fast_run")
     if name not in MODE_NAMES:
         raise ValueError(f"unknown mode {name!r}; expected one of {MODE_NAMES} or a Mode")
     optimizer = {"FAST_COMPILE": "fast_compile", "PY": "fast_run"}.get(name, "fast_run")
@@ -87,13 +93,17 @@ class PyProgram:
         self.output_cells = [cells[v] for v in fgraph.outputs]
         self.steps = []
         for node in fgraph.toposort():
-            self.steps.append((node.op.perform, node, [cells[v] for v in node.inputs],
+            self.steps.append((self.perform_for(node), node, [cells[v] for v in node.inputs],
                                [cells[v] for v in node.outputs]))
         # Cells that hold intermediate results, cleared after each call so that
         # a program does not keep the previous call's arrays alive.
         inputs = set(map(id, fgraph.inputs))
         self.temp_cells = [c for v, c in cells.items()
                            if not isinstance(v, Constant) and id(v) not in inputs]
+
+    def perform_for(self, node):
+        """The callable that computes `node` (subclasses substitute compiled code)."""
+        return node.op.perform
 
     def __call__(self, input_values):
         for cell, value in zip(self.input_cells, input_values):

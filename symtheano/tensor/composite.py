@@ -30,7 +30,12 @@ import types
 import numpy as np
 
 from symtheano.graph.basic import Apply, Constant, Op
-from symtheano.tensor.elemwise import Elemwise, broadcast_static_shapes, shape_padleft
+from symtheano.tensor.elemwise import (
+    Elemwise,
+    broadcast_static_shapes,
+    check_runtime_broadcast,
+    shape_padleft,
+)
 from symtheano.tensor.reduce import All, Any, Max, Min, Prod, Sum
 from symtheano.tensor.type import FLOAT_DTYPES, TensorType
 from symtheano.tensor.var import as_tensor_variable, constant
@@ -314,24 +319,9 @@ def check_destroyable(op, var, out_type):
 
 
 def check_broadcast(op, node, arrays):
-    """Raise when arrays broadcast in a dimension not declared broadcastable (as
-    Elemwise does), naming the input."""
-    from symtheano.printing import short_label
-
-    try:
-        shape = np.broadcast_shapes(*[a.shape for a in arrays])
-    except ValueError:
-        shapes = ", ".join(f"{short_label(v)} {a.shape}" for v, a in zip(node.inputs, arrays))
-        raise ValueError(f"{op}: shapes cannot be broadcast together: {shapes}") from None
-    for var, a in zip(node.inputs, arrays):
-        offset = len(shape) - a.ndim
-        for d, size in enumerate(a.shape):
-            if size != shape[offset + d] and var.type.shape[d] != 1:
-                raise ValueError(
-                    f"{op}: input {short_label(var)} has size {size} in dimension {d} where "
-                    f"the others have {shape[offset + d]}; a dimension broadcasts only when "
-                    "it is declared broadcastable: use T.row/T.col, a static shape of 1, "
-                    "or T.addbroadcast")
+    """The broadcast shape of `arrays`; raises as Elemwise does for a dimension
+    broadcast without being declared broadcastable."""
+    return check_runtime_broadcast(node, arrays, str(op))
 
 
 def broadcast_shape(inputs, input_shapes, ndim):

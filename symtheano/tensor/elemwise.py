@@ -173,8 +173,9 @@ def reduce_to_input(g, x):
 
 
 def check_runtime_broadcast(node, inputs, what):
-    """The output shape of broadcasting `inputs`, after checking that only
-    dimensions declared broadcastable (static size 1) were broadcast."""
+    """The output shape of broadcasting `inputs` (aligned on the right), after
+    checking that only dimensions declared broadcastable (static size 1) were
+    broadcast; the error names the offending input."""
     from symtheano.printing import short_label
 
     try:
@@ -183,15 +184,16 @@ def check_runtime_broadcast(node, inputs, what):
         shapes = ", ".join(f"{short_label(v)} {x.shape}" for v, x in zip(node.inputs, inputs))
         raise ValueError(f"{what}: shapes cannot be broadcast together: {shapes}") from None
     for var, x in zip(node.inputs, inputs):
-        for d, (size, want) in enumerate(zip(x.shape, out_shape)):
+        offset = len(out_shape) - x.ndim
+        for d, size in enumerate(x.shape):
+            want = out_shape[offset + d]
             if size != want and var.type.shape[d] != 1:
                 shapes = ", ".join(str(i.shape) for i in inputs)
                 raise ValueError(
                     f"{what}: input {short_label(var)} has size {size} in dimension {d} where "
-                    "the others "
-                    f"have {want} (shapes {shapes}); a dimension broadcasts only when it is "
-                    "declared broadcastable: use T.row/T.col, a static shape of 1, or "
-                    "T.addbroadcast")
+                    f"the others have {want} (shapes {shapes}); a dimension broadcasts only "
+                    "when it is declared broadcastable: use T.row/T.col, a static shape of 1, "
+                    "or T.addbroadcast")
     return out_shape
 
 
