@@ -51,11 +51,11 @@ def runtime_headers():
     return {p.name: p.read_text() for p in sorted(RUNTIME_DIR.glob("*.h"))}
 
 
-def key_parts(source):
+def key_parts(source, extra_args=()):
     from symtheano import __version__
 
     path, version = compiler()
-    return {
+    parts = {
         "source": source,
         "headers": runtime_headers(),
         "compiler": f"{version} ({path})",
@@ -64,16 +64,20 @@ def key_parts(source):
         "python_abi": sysconfig.get_config_var("SOABI") or "",
         "package_version": __version__,
     }
+    if extra_args:  # only when given, so that other kernels keep their keys
+        parts["extra_args"] = " ".join(extra_args)
+    return parts
 
 
-def compile_library(source, directory):
-    """Compile `source` into directory/kernel.so; raise with the compiler's message."""
+def compile_library(source, directory, extra_args=()):
+    """Compile `source` into directory/kernel.so; raise with the compiler's message.
+    `extra_args` go after the source (include directories, libraries to link)."""
     directory = pathlib.Path(directory)
     src = directory / "kernel.c"
     src.write_text(source)
     path, _ = compiler()
     cmd = [path, *FLAGS, f"-I{RUNTIME_DIR}", str(src), "-o", str(directory / LIBRARY_FILE),
-           "-lm"]
+           *extra_args, "-lm"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     if out.returncode != 0:
         raise RuntimeError(f"C compilation failed ({' '.join(cmd)}):\n{out.stderr[-4000:]}")
@@ -83,21 +87,24 @@ _loaded = {}
 _lock = threading.Lock()
 
 
-def load(source, cdef):
-    """(ffi, lib) for `source` compiled and loaded once per process."""
+def load(source, cdef, extra_args=(), description=""):
+    """(ffi, lib) for `source` compiled (with `extra_args`, see compile_library) and
+    loaded once per process."""
     from cffi import FFI
     from symtheano.codegen.cache import cache_key, default_cache
 
     with _lock:
-        found = _loaded.get(source)
+        extra_args = tuple(extra_args)
+        found = _loaded.get((source, extra_args))
         if found is not None:
             return found
-        key = cache_key(key_parts(source))
+        key = cache_key(key_parts(source, extra_args))
         entry = default_cache().get_or_build(
-            key, compile_library, files=(LIBRARY_FILE,),
-            meta={"description": source.splitlines()[0][:80], "kind": "c-kernel"})
+            key, functools.partial(compile_library, source, extra_args=extra_args),
+            files=(LIBRARY_FILE,),
+            meta={"description": description[:120], "kind": "c-kernel"})
         ffi = FFI()
         ffi.cdef(cdef)
         lib = ffi.dlopen(str(pathlib.Path(entry) / LIBRARY_FILE))
-        _loaded[source] = (ffi, lib)
+        _loaded[(source, extra_args)] = (ffi, lib)
         return ffi, lib

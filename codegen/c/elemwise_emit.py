@@ -31,13 +31,16 @@ def elementwise(node):
     source = elemwise.render_composite(composite)
     if source is None:
         return None
-    ffi, lib = build.load(source, elemwise.CDEF)
+    ffi, lib = build.load(source, elemwise.CDEF, description=f"elementwise {composite.label()}")
     kernel = lib.st_kernel
     dtype = node.outputs[0].dtype
     inplace = composite.inplace
+    ndim = node.outputs[0].ndim
 
     def perform(node, inputs, output_storage):
         shape = check_broadcast(composite, node, inputs)
+        if len(shape) < ndim:  # inputs of lower rank are left-padded, as in the reference
+            shape = (1,) * (ndim - len(shape)) + tuple(shape)
         if inplace is not None and inputs[inplace].shape == shape:
             out = inputs[inplace]
         else:

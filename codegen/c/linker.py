@@ -45,7 +45,7 @@ class CProgram(PyProgram):
 
     def c_nodes(self):
         """How many nodes run compiled code."""
-        return sum(1 for perform, node, _, _ in self.steps if perform is not node.op.perform)
+        return sum(1 for perform, node, _, _ in self.steps if perform != node.op.perform)
 
 
 class DebugModeError(AssertionError):

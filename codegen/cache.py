@@ -1,0 +1,771 @@
+"""The on-disk compile cache: build an artifact once, load it safely many times.
+
+    key = cache_key({"source": src, "headers": {...}, "compiler": ..., "flags": ...})
+    entry_dir = default_cache().get_or_build(key, build, files=("kernel.so",))
+
+`build(directory)` runs only when no valid entry exists. It writes the files
+into a private directory inside the cache; the cache records their sizes and
+sha256 checksums in `meta.json` (JSON, never pickle) and publishes the entry
+with one atomic rename, so a reader sees a whole entry or none. A hit is
+verified (every size and checksum, through descriptors opened without
+following symlinks) before its directory is returned; a corrupt, truncated or
+incomplete entry is moved to `quarantine/` and rebuilt. A crash at any point
+leaves at worst a stale build directory, removed by the next build of that key.
+
+Layout under the root (`SYMTHEANO_CACHE_DIR`, else the user cache directory):
+
+    entries/<key>/        meta.json + the artifacts; directory mtime = last use
+    locks/<key>.lock      per-key flock (see `locks.py`); holds the holder's host/pid
+    tmp/                  builds in progress, and deletions in progress
+    quarantine/           entries that failed verification, kept for inspection
+
+Trust: the root is created 0700. Nothing is loaded from a root, entry or file
+that is a symlink (the root itself may be the user's own symlink), is owned by
+another user, or is writable by group or others; nor when a parent of the root
+is writable by everyone without the sticky bit. When the cache cannot be
+trusted or written (read-only, full), the build runs in a private temporary
+directory instead, with one `CacheWarning` per problem per process.
+
+Concurrency: one build per key at a time (N racing processes build once);
+different keys build in parallel; a lock dies with its holder, so a killed
+build never blocks the next. The least recently used entries are removed when
+the cache grows past its cap (`SYMTHEANO_CACHE_MAX_BYTES`, default 1 GiB).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import errno
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import stat
+import tempfile
+import threading
+import time
+import warnings
+from collections import namedtuple
+from pathlib import Path
+
+from .locks import (
+    KeyLock,
+    LockTimeout,
+    Untrusted,
+    directory_problem,
+    hostname,
+    open_private,
+    untrusted_reason,
+)
+
+__all__ = ["CacheError", "CacheInfo", "CacheLockTimeout", "CacheWarning", "CompileCache",
+           "EntryInfo", "cache_key", "default_cache", "default_cache_dir", "explain_key",
+           "max_bytes_from_env", "parse_size"]
+
+CACHE_DIR_ENV = "SYMTHEANO_CACHE_DIR"
+MAX_BYTES_ENV = "SYMTHEANO_CACHE_MAX_BYTES"
+DEFAULT_MAX_BYTES = 1 << 30
+DEFAULT_LOCK_TIMEOUT = 600.0
+ENTRY_FORMAT = 1  # the layout of meta.json; an entry of another format is rebuilt
+KEY_FORMAT = 1  # the hashing scheme of cache_key
+
+CacheLockTimeout = LockTimeout
+
+_log = logging.getLogger(__name__)
+_META = "meta.json"
+_SUBDIRS = ("entries", "locks", "tmp", "quarantine")
+_KEY_RE = re.compile(r"[0-9a-f]{16,128}\Z")
+# What the cache may delete: only names it made, in case the root holds other files.
+_OURS = {"entries": _KEY_RE, "quarantine": re.compile(r"[0-9a-f]{16,128}\.\d+\.[0-9a-f]{8}\Z"),
+         "tmp": re.compile(r"(?:[0-9a-f]{16,128}\.[a-z0-9_]{8}|trash\.[0-9a-f]{16})\Z"),
+         "locks": re.compile(r"[0-9a-f]{16,128}\.lock\Z")}
+_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,200}\Z")
+_SHA_RE = re.compile(r"[0-9a-f]{64}\Z")
+# errnos that mean "this directory cannot take our files", not "the build is wrong"
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+_DENIED_ERRNOS = {errno.EACCES, errno.EPERM}
+_LOW_DISK_BYTES = 16 << 20
+_MAX_META_BYTES = 1 << 20
+
+
+class CacheError(RuntimeError):
+    """The cache cannot do what was asked (bad key, build output missing, ...)."""
+
+
+class CacheWarning(UserWarning):
+    """The cache is not used for a build (untrusted or unwritable); it ran elsewhere."""
+
+
+class _Unavailable(Exception):
+    """The cache cannot be written right now; the reason names the path."""
+
+
+# --- keys -------------------------------------------------------------------------------------
+
+
+def _canonical_json(value):
+    _check_json_value(value, "value")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=False).encode("ascii")
+
+
+def _check_json_value(value, where):
+    # Exact types only: JSON would silently turn {1: x} into {"1": x} and a set has no order.
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_json_value(item, f"{where}[{i}]")
+        return
+    if isinstance(value, dict):
+        for k, item in value.items():
+            if not isinstance(k, str):
+                raise TypeError(f"{where}: dict keys must be str, got {k!r}")
+            _check_json_value(item, f"{where}[{k!r}]")
+        return
+    raise TypeError(f"{where}: {type(value).__name__} cannot be hashed into a cache key "
+                    f"(use str, bytes, numbers, lists and dicts with str keys)")
+
+
+def explain_key(parts):
+    """{part name: sha256 hex of that part}: what `cache_key` hashes, to explain a miss.
+
+    A str part is hashed as UTF-8, a bytes part as is, anything else as
+    canonical JSON (sorted keys, no whitespace, ASCII), so the result does not
+    depend on the interpreter, dict order or PYTHONHASHSEED.
+    """
+    if not isinstance(parts, dict) or not parts:
+        raise TypeError("cache_key parts must be a non-empty dict {name: value}")
+    hashes = {}
+    for name, value in parts.items():
+        if not isinstance(name, str):
+            raise TypeError(f"cache_key part names must be str, got {name!r}")
+        if isinstance(value, str):
+            data = b"s:" + value.encode("utf-8", "surrogatepass")
+        elif isinstance(value, (bytes, bytearray, memoryview)):
+            data = b"b:" + bytes(value)
+        else:
+            _check_json_value(value, f"cache_key part {name!r}")
+            data = b"j:" + _canonical_json(value)
+        hashes[name] = hashlib.sha256(data).hexdigest()
+    return hashes
+
+
+def cache_key(parts):
+    """sha256 hex over the named parts (see `explain_key`); logs each part's hash at debug."""
+    hashes = explain_key(parts)
+    key = hashlib.sha256(_canonical_json({"key_format": KEY_FORMAT, "parts": hashes})).hexdigest()
+    if _log.isEnabledFor(logging.DEBUG):
+        _log.debug("cache key %s from parts %s", key, json.dumps(hashes, sort_keys=True))
+    return key
+
+
+# --- entries ----------------------------------------------------------------------------------
+
+
+class _Bad(Exception):
+    """An entry that must not be used: state is "missing", "corrupt" or "unsafe"."""
+
+    def __init__(self, state, reason):
+        super().__init__(reason)
+        self.state, self.reason = state, reason
+
+
+def _open_checked(path):
+    """(fd, stat) of a private regular file of an entry; `_Bad` otherwise."""
+    try:
+        return open_private(path)
+    except FileNotFoundError:
+        raise _Bad("corrupt", f"{path} is missing") from None
+    except Untrusted as exc:
+        raise _Bad("unsafe", str(exc)) from None
+    except OSError as exc:
+        raise _Bad("corrupt", f"{path} cannot be read ({exc.strerror})") from None
+
+
+def _sha256_fd(fd):
+    digest = hashlib.sha256()
+    while chunk := os.read(fd, 1 << 20):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read_meta(entry, key):
+    fd, st = _open_checked(entry / _META)
+    try:
+        if st.st_size > _MAX_META_BYTES:
+            raise _Bad("corrupt", f"{entry / _META} is implausibly large ({st.st_size} bytes)")
+        data = os.read(fd, _MAX_META_BYTES + 1)
+    finally:
+        os.close(fd)
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        raise _Bad("corrupt", f"{entry / _META} is not valid JSON ({exc})") from None
+    files = doc.get("files") if isinstance(doc, dict) else None
+    if (not isinstance(doc, dict) or doc.get("format") != ENTRY_FORMAT or doc.get("key") != key
+            or not isinstance(files, dict)
+            or not all(isinstance(n, str) and _NAME_RE.match(n) and n != _META
+                       and isinstance(f, dict) and type(f.get("size")) is int
+                       and isinstance(f.get("sha256"), str) and _SHA_RE.match(f["sha256"])
+                       for n, f in files.items())):
+        raise _Bad("corrupt", f"{entry / _META} is not metadata of format {ENTRY_FORMAT} "
+                              f"for key {key[:16]}")
+    return doc
+
+
+def _verify_entry(entry, key, names):
+    """Raise `_Bad` unless `entry` is a complete, intact, private entry for `key`."""
+    try:
+        st = os.lstat(entry)
+    except FileNotFoundError:
+        raise _Bad("missing", f"{entry} does not exist") from None
+    if not stat.S_ISLNK(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+        raise _Bad("corrupt", f"{entry} is not a directory")
+    problem = untrusted_reason(st, entry, "dir")
+    if problem:
+        raise _Bad("unsafe", problem)
+    files = _read_meta(entry, key)["files"]
+    absent = [n for n in names if n not in files]
+    if absent:
+        raise _Bad("corrupt", f"{entry} is incomplete: no {', '.join(absent)}")
+    for name, record in files.items():
+        fd, st = _open_checked(entry / name)
+        try:
+            if st.st_size != record["size"]:
+                raise _Bad("corrupt", f"{entry / name} has {st.st_size} bytes, "
+                                      f"expected {record['size']} (truncated or overwritten)")
+            if _sha256_fd(fd) != record["sha256"]:
+                raise _Bad("corrupt", f"{entry / name} does not match its recorded sha256")
+        finally:
+            os.close(fd)
+
+
+def _collect(directory, names):
+    """The artifact names a build produced in `directory`, checked to be regular files."""
+    if not names:
+        names = tuple(sorted(e.name for e in os.scandir(directory)
+                             if e.is_file(follow_symlinks=False) and _NAME_RE.match(e.name)
+                             and e.name != _META))
+        if not names:
+            raise CacheError(f"the build wrote no files into {directory}")
+    for name in names:
+        try:
+            st = os.lstat(directory / name)
+        except FileNotFoundError:
+            raise CacheError(f"the build did not produce {name!r} in {directory}") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise CacheError(f"the build's {directory / name} is not a regular file")
+    return names
+
+
+def _dir_size(path):
+    total = 0
+    for dirpath, _dirs, filenames in os.walk(path):
+        for name in filenames:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def _mtime(path):
+    try:
+        return os.lstat(path).st_mtime
+    except OSError:
+        return 0.0
+
+
+def _delete(path):
+    if os.path.islink(path) or not os.path.isdir(path):
+        os.unlink(path)
+    else:
+        shutil.rmtree(path)
+
+
+def _write_new_file(path, data):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+_private_dirs = []  # (pid, path) of fallback build directories, removed at exit
+_warned = set()
+_state_lock = threading.Lock()
+
+
+def _remove_private_dirs():
+    for pid, path in _private_dirs:
+        if pid == os.getpid():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _build_private(key, build, names):
+    directory = Path(tempfile.mkdtemp(prefix=f"symtheano-{key[:16]}-"))
+    with _state_lock:
+        if not _private_dirs:
+            atexit.register(_remove_private_dirs)
+        _private_dirs.append((os.getpid(), directory))
+    build(directory)
+    _collect(directory, names)
+    return directory
+
+
+def _warn_once(message):
+    with _state_lock:
+        if message in _warned:
+            return
+        _warned.add(message)
+    warnings.warn(message, CacheWarning, stacklevel=4)
+
+
+# --- the cache --------------------------------------------------------------------------------
+
+
+EntryInfo = namedtuple("EntryInfo", "key path size created last_used description meta")
+EntryInfo.__doc__ = """One published entry: times are Unix seconds; `meta` is the build's meta."""
+CacheInfo = namedtuple("CacheInfo", "root exists problem entries total_bytes quarantined "
+                                    "quarantined_bytes max_bytes")
+CacheInfo.__doc__ = """A summary of a cache: where, whether usable, how many entries, how big."""
+
+
+class CompileCache:
+    """A compile cache rooted at `root` (created on first use).
+
+    `max_bytes` caps the total size (None: no cap); `lock_timeout` bounds the
+    wait for another process building the same key.
+    """
+
+    def __init__(self, root, *, max_bytes=DEFAULT_MAX_BYTES, lock_timeout=DEFAULT_LOCK_TIMEOUT):
+        self.root = Path(os.path.abspath(os.path.expanduser(root)))
+        self.max_bytes = max_bytes
+        self.lock_timeout = lock_timeout
+
+    def __repr__(self):
+        return f"CompileCache({str(self.root)!r}, max_bytes={self.max_bytes})"
+
+    # -- the main entry point
+
+    def get_or_build(self, key, build, files=(), meta=None):
+        """The directory holding `files` for `key`, built by `build(directory)` if needed.
+
+        `files` names the artifacts to keep (empty: every top-level file the
+        build writes); `meta` is JSON-serialisable data stored with the entry
+        (its "description" is shown by `python -m symtheano cache list`).
+        Exceptions from `build` propagate; cache trouble never does, except a
+        `CacheLockTimeout` when another process holds the key for too long.
+        """
+        names = self._check_request(key, files)
+        meta = {} if meta is None else meta
+        if not isinstance(meta, dict):
+            raise TypeError(f"meta must be a dict, got {type(meta).__name__}")
+        _check_json_value(meta, "meta")
+        problem = self._prepare_root()
+        if problem:
+            return self._refuse(f"not using the compile cache: {problem}", key, build, names)
+        entry = self.root / "entries" / key
+        if self._is_valid(entry, key, names):
+            return entry
+        unsafe = None
+        try:
+            with self._locked(key):
+                try:
+                    _verify_entry(entry, key, names)
+                    self._touch(entry)
+                    return entry
+                except _Bad as bad:
+                    _log.debug("cache miss for %s: %s", key[:16], bad.reason)
+                    if bad.state != "missing":
+                        self._quarantine(entry, key, bad)
+                    if bad.state == "unsafe":
+                        unsafe = bad.reason
+                    else:
+                        entry = self._build_and_publish(key, build, names, meta)
+        except _Unavailable as exc:
+            return self._refuse(str(exc), key, build, names)
+        if unsafe:
+            return self._refuse(f"refused a compile-cache entry: {unsafe}", key, build, names)
+        self._auto_prune(keep=key)
+        return entry
+
+    def problem(self):
+        """Why this cache would not be used right now, or None (does not create it)."""
+        try:
+            return directory_problem(self.root, _SUBDIRS) if os.path.lexists(self.root) else None
+        except OSError as exc:
+            return f"cannot inspect {self.root} ({exc.strerror})"
+
+    # -- inspection and cleanup
+
+    def entries(self):
+        """Every published entry, least recently used first."""
+        found = []
+        for path in self._listdir("entries"):
+            try:
+                st = os.lstat(path)
+                doc = _read_meta(path, path.name)
+            except _Bad:
+                doc = {}
+            except OSError:
+                continue
+            user = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
+            description = str(user.get("description", "")) if doc else "(unreadable metadata)"
+            created = doc.get("created")
+            found.append(EntryInfo(
+                key=path.name, path=path, size=_dir_size(path),
+                created=created if isinstance(created, (int, float)) else st.st_mtime,
+                last_used=st.st_mtime, description=description, meta=user))
+        found.sort(key=lambda e: e.last_used)
+        return found
+
+    def info(self):
+        entries = self.entries()
+        quarantined = self._listdir("quarantine")
+        return CacheInfo(
+            root=self.root, exists=os.path.lexists(self.root), problem=self.problem(),
+            entries=len(entries), total_bytes=sum(e.size for e in entries),
+            quarantined=len(quarantined), quarantined_bytes=sum(map(_dir_size, quarantined)),
+            max_bytes=self.max_bytes)
+
+    def prune(self, max_bytes=None, keep=()):
+        """Shrink the cache to `max_bytes` (default: the cap), least recently used first.
+
+        Quarantined entries go first; entries being built or in `keep` stay.
+        Returns the keys of the entries removed.
+        """
+        limit = self.max_bytes if max_bytes is None else max_bytes
+        self._check_trusted()
+        self._remove_stale_builds()
+        if limit is None:
+            return []
+        quarantined = sorted(self._listdir("quarantine"), key=_mtime)
+        entries = self.entries()
+        total = sum(map(_dir_size, quarantined)) + sum(e.size for e in entries)
+        removed = []
+        for path in quarantined:
+            if total <= limit:
+                break
+            size = _dir_size(path)
+            self._discard(path)
+            total -= size
+        for entry in entries:
+            if total <= limit:
+                break
+            if entry.key not in keep and self._remove_entry(entry.key):
+                total -= entry.size
+                removed.append(entry.key)
+        if removed:
+            _log.info("pruned %d compile-cache entries from %s", len(removed), self.root)
+        return removed
+
+    def clear(self):
+        """Remove every entry not being built right now; returns the keys removed."""
+        removed = self.prune(max_bytes=0)
+        for path in self._listdir("locks"):
+            lock = KeyLock(path)
+            try:
+                if not lock.acquire(blocking=False):
+                    continue
+            except OSError:
+                continue
+            try:
+                os.unlink(path)  # safe while held: a waiter notices the orphaned inode
+            finally:
+                lock.release()
+        return removed
+
+    # -- internals
+
+    def _check_request(self, key, files):
+        if not isinstance(key, str) or not _KEY_RE.match(key):
+            raise CacheError(f"invalid cache key {key!r}: expected lowercase hex from cache_key()")
+        if isinstance(files, str):
+            files = (files,)
+        names = tuple(files)
+        for name in names:
+            if not isinstance(name, str) or not _NAME_RE.match(name) or name == _META:
+                raise CacheError(f"invalid artifact name {name!r}: use a plain file name")
+        return names
+
+    def _prepare_root(self):
+        """Create the root if needed; why it cannot be trusted, or None."""
+        root = self.root
+        if not os.path.lexists(root):
+            try:
+                root.parent.mkdir(parents=True, exist_ok=True)
+                os.mkdir(root, 0o700)
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                return f"cannot create {root} ({exc.strerror})"
+            else:
+                os.chmod(root, 0o700)
+                try:
+                    _write_new_file(root / "CACHEDIR.TAG",
+                                    b"Signature: 8a477f597d28d172789f06886806bc55\n"
+                                    b"# This file is a cache directory tag created by symtheano.\n")
+                except OSError:
+                    pass
+        try:
+            return directory_problem(root, _SUBDIRS)
+        except OSError as exc:
+            return f"cannot inspect {root} ({exc.strerror})"
+
+    def _check_trusted(self):
+        problem = self.problem()
+        if problem:
+            raise CacheError(f"refusing to modify the compile cache: {problem}")
+
+    def _subdir(self, name):
+        path = self.root / name
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            problem = untrusted_reason(os.lstat(path), path, "dir")
+            if problem:
+                raise _Unavailable(f"not using the compile cache: {problem}") from None
+        except OSError as exc:
+            raise _Unavailable(f"the compile cache {self.root} is not writable "
+                               f"(cannot create {path}: {exc.strerror})") from exc
+        return path
+
+    def _listdir(self, name):
+        """The paths in a subdirectory that the cache made (it touches nothing else)."""
+        try:
+            return [Path(e.path) for e in os.scandir(self.root / name) if _OURS[name].match(e.name)]
+        except OSError:
+            return []
+
+    def _is_valid(self, entry, key, names):
+        try:
+            _verify_entry(entry, key, names)
+        except _Bad:
+            return False
+        except OSError:
+            return False
+        self._touch(entry)
+        return True
+
+    @staticmethod
+    def _touch(entry):
+        try:
+            os.utime(entry)  # last use, for LRU pruning; a read-only cache still serves hits
+        except OSError:
+            pass
+
+    @contextlib.contextmanager
+    def _locked(self, key):
+        locks = self._subdir("locks")
+        lock = KeyLock(locks / f"{key}.lock", timeout=self.lock_timeout)
+        try:
+            lock.acquire()
+        except LockTimeout:
+            raise
+        except OSError as exc:
+            raise _Unavailable(f"the compile cache {self.root} is not usable (cannot take a "
+                               f"lock in {locks}: {exc.strerror})") from exc
+        try:
+            yield lock
+        finally:
+            lock.release()
+
+    def _quarantine(self, entry, key, bad):
+        name = f"{key}.{int(time.time())}.{secrets.token_hex(4)}"
+        destination = self._subdir("quarantine") / name
+        try:
+            os.rename(entry, destination)
+        except OSError as exc:
+            raise _Unavailable(f"cannot move the bad compile-cache entry {entry} aside "
+                               f"({exc.strerror}); it was: {bad.reason}") from exc
+        _log.warning("compile-cache entry %s failed verification (%s); moved to %s and rebuilding",
+                     entry, bad.reason, destination)
+
+    def _build_and_publish(self, key, build, names, meta):
+        tmp = self._subdir("tmp")
+        entries = self._subdir("entries")
+        self._remove_stale_builds(key)  # a killed build of this key left its directory
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=tmp))
+            workdir, assembled = staging / "build", staging / "entry"
+            for d in (workdir, assembled):
+                os.mkdir(d, 0o700)
+                os.chmod(d, 0o700)
+        except OSError as exc:
+            raise _Unavailable(f"the compile cache {self.root} is not writable "
+                               f"(cannot create a build directory in {tmp}: {exc.strerror})"
+                               ) from exc
+        try:
+            started = time.time()
+            try:
+                build(workdir)
+            except Exception as exc:
+                why = self._cache_failure(exc, staging)
+                if why:
+                    raise _Unavailable(f"the compile cache {self.root} cannot hold the build "
+                                       f"({why})") from exc
+                raise
+            elapsed = time.time() - started
+            names = _collect(workdir, names)
+            try:
+                self._publish(key, workdir, assembled, names, meta, started, elapsed, entries)
+            except OSError as exc:
+                raise _Unavailable(f"cannot publish to the compile cache {self.root} "
+                                   f"({exc.strerror or type(exc).__name__})") from exc
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return entries / key
+
+    @staticmethod
+    def _publish(key, workdir, assembled, names, meta, started, elapsed, entries):
+        files = {}
+        for name in names:
+            path = assembled / name
+            os.rename(workdir / name, path)
+            os.chmod(path, stat.S_IMODE(os.lstat(path).st_mode) & 0o700 | 0o600)
+            try:
+                fd, st = _open_checked(path)
+            except _Bad as bad:
+                raise CacheError(f"cannot publish the build's output: {bad.reason}") from None
+            try:
+                files[name] = {"size": st.st_size, "sha256": _sha256_fd(fd)}
+            finally:
+                os.close(fd)
+        doc = {"format": ENTRY_FORMAT, "key": key, "created": started,
+               "build_seconds": round(elapsed, 6), "host": hostname(),
+               "pid": os.getpid(), "files": files, "meta": meta}
+        _write_new_file(assembled / _META, json.dumps(doc, indent=1, sort_keys=True).encode())
+        # No fsync: after a power loss a half-written entry fails its checksum and is rebuilt.
+        os.rename(assembled, entries / key)
+
+    @staticmethod
+    def _cache_failure(exc, staging):
+        """Why the build failed for want of a writable cache (full, denied), or None."""
+        if isinstance(exc, OSError):
+            inside = str(exc.filename or "").startswith(str(staging))
+            if exc.errno in _FULL_ERRNOS or (exc.errno in _DENIED_ERRNOS and inside):
+                return exc.strerror
+        try:  # a compiler reports a full disk in its own words
+            if shutil.disk_usage(staging).free < _LOW_DISK_BYTES:
+                return f"its file system has less than {_LOW_DISK_BYTES >> 20} MiB free"
+        except OSError:
+            pass
+        return None
+
+    def _refuse(self, reason, key, build, names):
+        _warn_once(f"{reason}; compiling into a private temporary directory instead")
+        return _build_private(key, build, names)
+
+    def _remove_stale_builds(self, key=None):
+        """Remove build directories left by killed builds (of `key`, or of any idle key)."""
+        for path in self._listdir("tmp"):
+            owner = path.name.partition(".")[0]
+            if owner == "trash" or owner == key:
+                shutil.rmtree(path, ignore_errors=True)
+            elif key is None:
+                lock = KeyLock(self.root / "locks" / f"{owner}.lock")
+                try:
+                    if not lock.acquire(blocking=False):
+                        continue
+                except OSError:
+                    continue
+                try:
+                    shutil.rmtree(path, ignore_errors=True)
+                finally:
+                    lock.release()
+
+    def _remove_entry(self, key):
+        """Remove an entry unless its key is locked (being built or checked)."""
+        try:
+            lock = KeyLock(self._subdir("locks") / f"{key}.lock")
+            if not lock.acquire(blocking=False):
+                return False
+        except (_Unavailable, OSError) as exc:
+            raise CacheError(f"cannot remove compile-cache entries from {self.root}: {exc}"
+                             ) from None
+        try:
+            return self._discard(self.root / "entries" / key)
+        finally:
+            lock.release()
+
+    def _discard(self, path):
+        """Rename `path` into tmp/ (atomic, so readers see all or nothing), then delete it."""
+        trash = self.root / "tmp" / f"trash.{secrets.token_hex(8)}"
+        try:
+            os.rename(path, trash)
+        except OSError:
+            if not os.path.lexists(path):
+                return False
+            trash = path  # no tmp/ to rename into: delete in place
+        try:
+            _delete(trash)
+        except FileNotFoundError:
+            pass
+        return True
+
+    def _auto_prune(self, keep):
+        if self.max_bytes is None:
+            return
+        try:
+            if _dir_size(self.root / "entries") + _dir_size(self.root / "quarantine") \
+                    > self.max_bytes:
+                self.prune(keep=(keep,))
+        except (OSError, CacheError) as exc:
+            _log.debug("automatic pruning of %s failed: %s", self.root, exc)
+
+
+# --- the default cache ------------------------------------------------------------------------
+
+
+def parse_size(text):
+    """Bytes from "1073741824", "500M", "1.5GiB", "64k" (binary units); None for "none"."""
+    text = str(text).strip()
+    if text.lower() in ("none", "unlimited"):
+        return None
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?", text, re.IGNORECASE)
+    if not match:
+        raise ValueError(f"invalid size {text!r}: expected bytes, or a number with K, M, G "
+                         f"or T (binary units), or 'none'")
+    number, unit = match.groups()
+    return int(float(number) * 1024 ** " kmgt".index(unit.lower() or " "))
+
+
+def max_bytes_from_env():
+    """The size cap from SYMTHEANO_CACHE_MAX_BYTES, else DEFAULT_MAX_BYTES."""
+    text = os.environ.get(MAX_BYTES_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_BYTES
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise ValueError(f"{MAX_BYTES_ENV}: {exc}") from None
+
+
+def default_cache_dir():
+    """SYMTHEANO_CACHE_DIR, else the user cache directory (platformdirs) + symtheano."""
+    chosen = os.environ.get(CACHE_DIR_ENV, "").strip()
+    if chosen:
+        return Path(os.path.abspath(os.path.expanduser(chosen)))
+    try:
+        import platformdirs
+    except ImportError:  # pragma: no cover - platformdirs is a dependency
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+        return Path(base) / "symtheano"
+    return Path(platformdirs.user_cache_dir("symtheano", appauthor=False))
+
+
+_defaults = {}
+
+
+def default_cache():
+    """The process's cache for the current environment (one object per root and cap)."""
+    root, max_bytes = default_cache_dir(), max_bytes_from_env()
+    with _state_lock:
+        cache = _defaults.get((root, max_bytes))
+        if cache is None:
+            cache = _defaults[(root, max_bytes)] = CompileCache(root, max_bytes=max_bytes)
+    return cache
