@@ -52,6 +52,15 @@ import warnings
 from collections import namedtuple
 from pathlib import Path
 
+from .cache_keys import KEY_FORMAT, _check_json_value, cache_key, explain_key  # noqa: F401
+from .cache_settings import (  # noqa: F401  (re-export)
+    CACHE_DIR_ENV,
+    DEFAULT_MAX_BYTES,
+    MAX_BYTES_ENV,
+    default_cache_dir,
+    max_bytes_from_env,
+    parse_size,
+)
 from .locks import (
     KeyLock,
     LockTimeout,
@@ -66,12 +75,8 @@ __all__ = ["CacheError", "CacheInfo", "CacheLockTimeout", "CacheWarning", "Compi
            "EntryInfo", "cache_key", "default_cache", "default_cache_dir", "explain_key",
            "max_bytes_from_env", "parse_size"]
 
-CACHE_DIR_ENV = "SYMTHEANO_CACHE_DIR"
-MAX_BYTES_ENV = "SYMTHEANO_CACHE_MAX_BYTES"
-DEFAULT_MAX_BYTES = 1 << 30
 DEFAULT_LOCK_TIMEOUT = 600.0
 ENTRY_FORMAT = 1  # the layout of meta.json; an entry of another format is rebuilt
-KEY_FORMAT = 1  # the hashing scheme of cache_key
 
 CacheLockTimeout = LockTimeout
 
@@ -102,69 +107,6 @@ class CacheWarning(UserWarning):
 
 class _Unavailable(Exception):
     """The cache cannot be written right now; the reason names the path."""
-
-
-# --- keys -------------------------------------------------------------------------------------
-
-
-def _canonical_json(value):
-    _check_json_value(value, "value")
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=False).encode("ascii")
-
-
-def _check_json_value(value, where):
-    # Exact types only: JSON would silently turn {1: x} into {"1": x} and a set has no order.
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return
-    if isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            _check_json_value(item, f"{where}[{i}]")
-        return
-    if isinstance(value, dict):
-        for k, item in value.items():
-            if not isinstance(k, str):
-                raise TypeError(f"{where}: dict keys must be str, got {k!r}")
-            _check_json_value(item, f"{where}[{k!r}]")
-        return
-    raise TypeError(f"{where}: {type(value).__name__} cannot be hashed into a cache key "
-                    f"(use str, bytes, numbers, lists and dicts with str keys)")
-
-
-def explain_key(parts):
-    """{part name: sha256 hex of that part}: what `cache_key` hashes, to explain a miss.
-
-    A str part is hashed as UTF-8, a bytes part as is, anything else as
-    canonical JSON (sorted keys, no whitespace, ASCII), so the result does not
-    depend on the interpreter, dict order or PYTHONHASHSEED.
-    """
-    if not isinstance(parts, dict) or not parts:
-        raise TypeError("cache_key parts must be a non-empty dict {name: value}")
-    hashes = {}
-    for name, value in parts.items():
-        if not isinstance(name, str):
-            raise TypeError(f"cache_key part names must be str, got {name!r}")
-        if isinstance(value, str):
-            data = b"s:" + value.encode("utf-8", "surrogatepass")
-        elif isinstance(value, (bytes, bytearray, memoryview)):
-            data = b"b:" + bytes(value)
-        else:
-            _check_json_value(value, f"cache_key part {name!r}")
-            data = b"j:" + _canonical_json(value)
-        hashes[name] = hashlib.sha256(data).hexdigest()
-    return hashes
-
-
-def cache_key(parts):
-    """sha256 hex over the named parts (see `explain_key`); logs each part's hash at debug."""
-    hashes = explain_key(parts)
-    key = hashlib.sha256(_canonical_json({"key_format": KEY_FORMAT, "parts": hashes})).hexdigest()
-    if _log.isEnabledFor(logging.DEBUG):
-        _log.debug("cache key %s from parts %s", key, json.dumps(hashes, sort_keys=True))
-    return key
-
-
-# --- entries ----------------------------------------------------------------------------------
 
 
 class _Bad(Exception):
@@ -719,43 +661,6 @@ class CompileCache:
 
 
 # --- the default cache ------------------------------------------------------------------------
-
-
-def parse_size(text):
-    """Bytes from "1073741824", "500M", "1.5GiB", "64k" (binary units); None for "none"."""
-    text = str(text).strip()
-    if text.lower() in ("none", "unlimited"):
-        return None
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?", text, re.IGNORECASE)
-    if not match:
-        raise ValueError(f"invalid size {text!r}: expected bytes, or a number with K, M, G "
-                         f"or T (binary units), or 'none'")
-    number, unit = match.groups()
-    return int(float(number) * 1024 ** " kmgt".index(unit.lower() or " "))
-
-
-def max_bytes_from_env():
-    """The size cap from SYMTHEANO_CACHE_MAX_BYTES, else DEFAULT_MAX_BYTES."""
-    text = os.environ.get(MAX_BYTES_ENV, "").strip()
-    if not text:
-        return DEFAULT_MAX_BYTES
-    try:
-        return parse_size(text)
-    except ValueError as exc:
-        raise ValueError(f"{MAX_BYTES_ENV}: {exc}") from None
-
-
-def default_cache_dir():
-    """SYMTHEANO_CACHE_DIR, else the user cache directory (platformdirs) + symtheano."""
-    chosen = os.environ.get(CACHE_DIR_ENV, "").strip()
-    if chosen:
-        return Path(os.path.abspath(os.path.expanduser(chosen)))
-    try:
-        import platformdirs
-    except ImportError:  # pragma: no cover - platformdirs is a dependency
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-        return Path(base) / "symtheano"
-    return Path(platformdirs.user_cache_dir("symtheano", appauthor=False))
 
 
 _defaults = {}

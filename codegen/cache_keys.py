@@ -1,0 +1,72 @@
+"""Compile-cache keys: the sha256 of per-part hashes, canonical and stable across
+interpreters and PYTHONHASHSEED, with `explain_key` to say which part changed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+KEY_FORMAT = 1  # the hashing scheme of cache_key
+
+_log = logging.getLogger("symtheano.codegen.cache")
+
+
+def _canonical_json(value):
+    _check_json_value(value, "value")
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                      allow_nan=False).encode("ascii")
+
+
+def _check_json_value(value, where):
+    # Exact types only: JSON would silently turn {1: x} into {"1": x} and a set has no order.
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_json_value(item, f"{where}[{i}]")
+        return
+    if isinstance(value, dict):
+        for k, item in value.items():
+            if not isinstance(k, str):
+                raise TypeError(f"{where}: dict keys must be str, got {k!r}")
+            _check_json_value(item, f"{where}[{k!r}]")
+        return
+    raise TypeError(f"{where}: {type(value).__name__} cannot be hashed into a cache key "
+                    f"(use str, bytes, numbers, lists and dicts with str keys)")
+
+
+def explain_key(parts):
+    """{part name: sha256 hex of that part}: what `cache_key` hashes, to explain a miss.
+
+    A str part is hashed as UTF-8, a bytes part as is, anything else as
+    canonical JSON (sorted keys, no whitespace, ASCII), so the result does not
+    depend on the interpreter, dict order or PYTHONHASHSEED.
+    """
+    if not isinstance(parts, dict) or not parts:
+        raise TypeError("cache_key parts must be a non-empty dict {name: value}")
+    hashes = {}
+    for name, value in parts.items():
+        if not isinstance(name, str):
+            raise TypeError(f"cache_key part names must be str, got {name!r}")
+        if isinstance(value, str):
+            data = b"s:" + value.encode("utf-8", "surrogatepass")
+        elif isinstance(value, (bytes, bytearray, memoryview)):
+            data = b"b:" + bytes(value)
+        else:
+            _check_json_value(value, f"cache_key part {name!r}")
+            data = b"j:" + _canonical_json(value)
+        hashes[name] = hashlib.sha256(data).hexdigest()
+    return hashes
+
+
+def cache_key(parts):
+    """sha256 hex over the named parts (see `explain_key`); logs each part's hash at debug."""
+    hashes = explain_key(parts)
+    key = hashlib.sha256(_canonical_json({"key_format": KEY_FORMAT, "parts": hashes})).hexdigest()
+    if _log.isEnabledFor(logging.DEBUG):
+        _log.debug("cache key %s from parts %s", key, json.dumps(hashes, sort_keys=True))
+    return key
+
+
+# --- entries ----------------------------------------------------------------------------------
