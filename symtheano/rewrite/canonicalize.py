@@ -396,6 +396,17 @@ def pow_zero(fgraph, node):
     return None
 
 
+@node_rewriter(["second"])
+def useless_fill(fgraph, node):
+    """fill(a, b) -> b when a has size 1 in every dimension: a contributes no shape, so
+    its value need not be computed (the seed fill(cost, 1) of a gradient)"""
+    a, b = node.inputs
+    if all(s == 1 for s in a.type.shape):
+        return [b]
+    return None
+
+
+STAGE.register(useless_fill)
 STAGE.register(sub_self, collect_constants, merge_dimshuffles, lift_dimshuffle,
                useless_dimshuffle, useless_reshape, reshape_of_reshape, useless_alloc,
                shape_of_computed, shape_of_computed_vector, useless_subtensor, useless_cast,

@@ -590,3 +590,20 @@ def test_static_shapes_survive_canonicalize():
     x = T.TensorType("float64", (3, 1))("x")
     f = compiled([x], (x * 1.0).T)
     assert f.fgraph.outputs[0].type == TensorType("float64", (1, 3))
+
+
+def test_useless_fill_drops_the_cost_from_its_gradient():
+    # T.grad seeds with fill(cost, 1); the compiled gradient must not compute the cost.
+    x = T.dvector("x")
+    cost = T.sum(T.exp(x) * 3)
+    f = th.function([x], T.grad(cost, x))
+    assert f.rewrite_report().counts["useless_fill"] >= 1
+    reductions = [n for n in f.fgraph.apply_nodes if "Sum" in str(n.op)]
+    assert not reductions
+    xv = np.array([0.0, 1.0])
+    np.testing.assert_allclose(f(xv), 3 * np.exp(xv))
+    # It does not fire where the first argument gives the shape.
+    m = T.dmatrix("m")
+    g = th.function([m], T.fill(m, 2.0))
+    assert not g.rewrite_report().counts.get("useless_fill")
+    np.testing.assert_array_equal(g(np.zeros((2, 3))), np.full((2, 3), 2.0))
