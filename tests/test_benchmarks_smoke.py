@@ -1,5 +1,5 @@
 """The benchmark suite runs: every workload at its smallest size, symtheano against
-NumPy only, results compared (nothing here is timed; benchmarks/suite.py reports
+NumPy only, results compared (nothing here is timed; benchmarks/suite reports
 the figures)."""
 
 from __future__ import annotations
