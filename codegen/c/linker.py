@@ -14,7 +14,7 @@ import numpy as np
 from symtheano.compile.mode import PyProgram
 
 EMITTERS = []
-EMITTER_MODULES = ("elemwise_emit", "blas_emit")
+EMITTER_MODULES = ("elemwise_emit", "reduce_emit", "blas_emit")
 
 
 def emitter(fn):
