@@ -17,28 +17,41 @@ innermost loop is as long as possible, and calls the kernel once.
 from __future__ import annotations
 
 import numpy as np
-from symtheano.codegen.c.scalar import c_expression, c_type, literal
+from symtheano.codegen.c.scalar import C_TYPES, c_expression, c_type, literal
 
 KERNEL_NAME = "st_kernel"
 CDEF = ("void st_kernel(int64_t ndim, const int64_t *shape, char **data, "
         "const int64_t *strides);")
 
 
-def render_composite(op):
-    """C source of the kernel computing Composite `op`, or None if a step has no C."""
+def composite_steps(op):
+    """(C lines computing the steps of Composite `op` from i0, i1, ..., name of the
+    result), or (None, None) when a step has no C. Shared by every kernel that
+    evaluates a Composite (elementwise loops, fused reductions)."""
     dtypes = [d for d, _ in op.input_types] + [d for d, _, _ in op.constants]
     values = [f"i{k}" for k in range(op.nin)]
     values += [literal(arr.reshape(-1)[0], arr.dtype.name) for arr in op.constant_arrays]
-    body = []
+    lines = []
     for k, (scalar_op, refs, _) in enumerate(op.steps):
         out_dtype = op.step_dtypes[k]
+        if out_dtype not in C_TYPES:
+            return None, None
         expr = c_expression(scalar_op, [values[r] for r in refs], [dtypes[r] for r in refs],
                             out_dtype)
         if expr is None:
-            return None
-        body.append(f"{c_type(out_dtype)} s{k} = ({c_type(out_dtype)})({expr});")
+            return None, None
+        t = c_type(out_dtype)
+        lines.append(f"const {t} s{k} = ({t})({expr});")
         values.append(f"s{k}")
         dtypes.append(out_dtype)
+    return lines, values[-1]
+
+
+def render_composite(op):
+    """C source of the kernel computing Composite `op`, or None if a step has no C."""
+    body, result = composite_steps(op)
+    if body is None:
+        return None
     out_dtype = op.step_dtypes[-1]
     n_ops = op.nin + 1
     in_types = [c_type(d) for d, _ in op.input_types]
@@ -47,8 +60,8 @@ def render_composite(op):
     loads_contig = [f"const {t} i{k} = ((const {t} *)p[{k}])[i];"
                     for k, t in enumerate(in_types)]
     out_t = c_type(out_dtype)
-    store_strided = f"*({out_t} *)(p[{op.nin}] + i * st[{op.nin}]) = s{len(op.steps) - 1};"
-    store_contig = f"(({out_t} *)p[{op.nin}])[i] = s{len(op.steps) - 1};"
+    store_strided = f"*({out_t} *)(p[{op.nin}] + i * st[{op.nin}]) = {result};"
+    store_contig = f"(({out_t} *)p[{op.nin}])[i] = {result};"
     sizes = ", ".join(f"(int64_t)sizeof({t})" for t in in_types + [out_t])
     indent = "            "
     lines = [

@@ -36,8 +36,8 @@ they do there.
 from __future__ import annotations
 
 import numpy as np
-from symtheano.codegen.c.elemwise import merged_layout
-from symtheano.codegen.c.scalar import C_TYPES, FLOATS, c_expression, c_type, literal
+from symtheano.codegen.c.elemwise import composite_steps, merged_layout
+from symtheano.codegen.c.scalar import C_TYPES, FLOATS, c_type
 
 from symtheano.tensor.reduce import All, Any, Argmax, Argmin, Max, Min, Prod, Sum
 
@@ -89,27 +89,6 @@ def _loads(dtypes):
     return lines
 
 
-def _steps(composite):
-    """C lines computing the Composite's steps from i0, i1, ...; the result's name."""
-    dtypes = [d for d, _ in composite.input_types] + [d for d, _, _ in composite.constants]
-    values = [f"i{k}" for k in range(composite.nin)]
-    values += [literal(arr.reshape(-1)[0], arr.dtype.name) for arr in composite.constant_arrays]
-    lines = []
-    for k, (scalar_op, refs, _) in enumerate(composite.steps):
-        out_dtype = composite.step_dtypes[k]
-        if out_dtype not in C_TYPES:
-            return None, None
-        expr = c_expression(scalar_op, [values[r] for r in refs], [dtypes[r] for r in refs],
-                            out_dtype)
-        if expr is None:
-            return None, None
-        t = c_type(out_dtype)
-        lines.append(f"const {t} s{k} = ({t})({expr});")
-        values.append(f"s{k}")
-        dtypes.append(out_dtype)
-    return lines, values[-1]
-
-
 def render_reduction(kind, input_dtypes, out_dtype, composite=None):
     """C source of a reduction kernel, or None when this back end has no C for it.
 
@@ -124,7 +103,7 @@ def render_reduction(kind, input_dtypes, out_dtype, composite=None):
             return None
         body, result, val_dtype = [], "i0", input_dtypes[0]
     else:
-        body, result = _steps(composite)
+        body, result = composite_steps(composite)
         if body is None:
             return None
         val_dtype = composite.dtype
