@@ -34,6 +34,7 @@ from symtheano.tensor.elemwise import (
     Elemwise,
     broadcast_static_shapes,
     check_runtime_broadcast,
+    elemwise_value,
     shape_padleft,
 )
 from symtheano.tensor.reduce import All, Any, Max, Min, Prod, Sum
@@ -97,19 +98,6 @@ def ufunc_for(scalar_op, arg_dtypes, out_dtype):
     if resolved[-1] != np.dtype(out_dtype):
         return None
     return ufunc, pattern
-
-
-def elemwise_value(scalar_op, args, dtype):
-    """What `Elemwise(scalar_op).perform` computes from `args` (the specification)."""
-    shape = np.broadcast_shapes(*[a.shape for a in args])
-    if scalar_op.float_output:
-        args = [a.astype(dtype, copy=False) for a in args]
-    with np.errstate(all="ignore"):
-        result = scalar_op.impl(*args)
-    result = np.asarray(result, dtype=dtype)
-    if result.shape != shape:
-        result = np.broadcast_to(result, shape).copy()
-    return result
 
 
 # -- Composite ----------------------------------------------------------------------------------

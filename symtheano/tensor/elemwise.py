@@ -117,18 +117,8 @@ class Elemwise(Op):
 
     def perform(self, node, inputs, output_storage):
         out_shape = check_runtime_broadcast(node, inputs, str(self.scalar_op))
-        dtype = node.outputs[0].dtype
-        op = self.scalar_op
-        if op.float_output or (op.nin is None and len(inputs) > 2):
-            # Variadic add/mul must not accumulate pairwise in a narrower dtype
-            # (int8 + int8 + int64 would wrap before reaching int64).
-            inputs = [x.astype(dtype, copy=False) for x in inputs]
-        with np.errstate(all="ignore"):
-            result = op.impl(*inputs)
-        result = np.asarray(result, dtype=dtype)
-        if result.shape != out_shape:
-            result = np.broadcast_to(result, out_shape).copy()
-        output_storage[0][0] = result
+        output_storage[0][0] = elemwise_value(self.scalar_op, inputs, node.outputs[0].dtype,
+                                              out_shape)
 
     def infer_shape(self, node, input_shapes):
         from symtheano.tensor.shape import broadcast_shape_vars
@@ -154,6 +144,23 @@ class Elemwise(Op):
         if op.infix and len(input_strs) == 1:
             return f"{op.infix}{input_strs[0]}"
         return f"{op.pp_name or op.name}({', '.join(input_strs)})"
+
+
+def elemwise_value(scalar_op, args, dtype, shape=None):
+    """What an elementwise application of `scalar_op` to the arrays `args` yields as
+    an array of `dtype`: the specification shared by Elemwise and the fused ops."""
+    if shape is None:
+        shape = np.broadcast_shapes(*[a.shape for a in args])
+    if scalar_op.float_output or (scalar_op.nin is None and len(args) > 2):
+        # Variadic add/mul must not accumulate pairwise in a narrower dtype
+        # (int8 + int8 + int64 would wrap before reaching int64).
+        args = [a.astype(dtype, copy=False) for a in args]
+    with np.errstate(all="ignore"):
+        result = scalar_op.impl(*args)
+    result = np.asarray(result, dtype=dtype)
+    if result.shape != shape:
+        result = np.broadcast_to(result, shape).copy()
+    return result
 
 
 def reduce_to_input(g, x):

@@ -312,3 +312,15 @@ def test_composite_op_checks_its_inputs():
         op(T.fvector("y"))
     with pytest.raises(TypeError, match="takes 1 inputs"):
         op(x, x)
+
+
+def test_fused_variadic_add_accumulates_in_the_output_dtype():
+    # add(int8, int8, int64) must not wrap in int8 before reaching int64, fused or not.
+    a, b = T.bvectors("a", "b")
+    c = T.lvector("c")
+    out = T.add(a, b, c) * 1
+    args = (np.array([100], "int8"), np.array([100], "int8"), np.array([0]))
+    fused = th.function([a, b, c], out)
+    plain = th.function([a, b, c], out, mode=Mode(optimizer=None))
+    np.testing.assert_array_equal(fused(*args), [200])
+    np.testing.assert_array_equal(plain(*args), [200])
