@@ -5,6 +5,11 @@ Values come from defaults, then from `SYMTHEANO_FLAGS` (comma-separated
 with lower priority). Ops never read this object: options travel as arguments,
 and the front end reads `config` only where a user-facing default is needed
 (floatX for Python floats, the default mode).
+
+`openmp_threads` is the one setting read by compiled code: how many threads an
+elementwise kernel runs on above its size threshold (0: OMP_NUM_THREADS when
+set, else every core this process may use). The C back end listens for its
+changes (`Config.on_change`) and hands the count to already-loaded kernels.
 """
 
 from __future__ import annotations
@@ -20,17 +25,36 @@ _CHOICES = {
 }
 
 
+def _count(value):
+    """A non-negative int from an int or its text (SYMTHEANO_FLAGS gives text)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"expected a non-negative integer, got {value!r}")
+    try:
+        n = int(value)
+    except ValueError:
+        raise ValueError(f"expected a non-negative integer, got {value!r}") from None
+    if n < 0:
+        raise ValueError(f"expected a non-negative integer, got {value!r}")
+    return n
+
+
+# settings that are not strings: key -> conversion (raising ValueError)
+_CONVERT = {"openmp_threads": _count}
+
+
 class Config:
     """Attribute access to the settings; assignment checks allowed values."""
 
     def __init__(self):
         object.__setattr__(self, "_values", {
             "floatX": "float64",
-            "mode": "PY",
+            "mode": "C",
             "on_unused_input": "raise",
             "device": "cpu",
             "compute_test_value": "off",
+            "openmp_threads": 0,
         })
+        object.__setattr__(self, "_listeners", {})
         for var in ("THEANO_FLAGS", "SYMTHEANO_FLAGS"):
             self._apply_flags(os.environ.get(var, ""), source=var)
 
@@ -61,7 +85,21 @@ class Config:
         allowed = _CHOICES.get(key)
         if allowed is not None and value not in allowed:
             raise ValueError(f"config.{key} must be one of {allowed}, got {value!r}")
+        convert = _CONVERT.get(key)
+        if convert is not None:
+            try:
+                value = convert(value)
+            except ValueError as exc:
+                raise ValueError(f"config.{key}: {exc}") from None
         self._values[key] = value
+        for fn in self._listeners.get(key, ()):
+            fn(value)
+
+    def on_change(self, key, fn):
+        """Call `fn(new value)` after every assignment to setting `key`."""
+        if key not in self._values:
+            raise AttributeError(f"config has no setting {key!r}")
+        self._listeners.setdefault(key, []).append(fn)
 
     def __repr__(self):
         items = ", ".join(f"{k}={v!r}" for k, v in sorted(self._values.items()))

@@ -85,13 +85,12 @@ def _symtheano():
 def _symtheano_note(fn):
     """How much of a compiled symtheano function runs C code."""
     program = getattr(fn, "program", None)
-    steps = getattr(program, "steps", None)
-    if not hasattr(program, "c_nodes") or steps is None:
+    if not hasattr(program, "compiled_nodes"):
         return ""
-    # A step runs C code when its callable is not the op's own `perform` (bound
-    # methods are new objects at each attribute access: compare with ==, not `is`).
-    n_c = sum(1 for perform, node, *_ in steps if perform != node.op.perform)
-    return f"C code for {n_c} of {len(steps)} nodes"
+    n_c = len(program.compiled_nodes())
+    n_native = len(program.native_nodes()) if hasattr(program, "native_nodes") else 0
+    return (f"C code for {n_c} of {len(fn.fgraph.apply_nodes)} nodes "
+            f"({n_native} called natively)")
 
 
 @dataclass

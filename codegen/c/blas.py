@@ -7,6 +7,8 @@ library, so a build with another prefix works unchanged. The kernels
 (codegen/c/runtime/blas.h) are compiled once into one library, linked against
 OpenBLAS with an rpath to the package's directory, and fetched from the compile
 cache afterwards; the package's version is part of the source, hence of the key.
+The library exports one node entry per op and float type (`st_node_gemm_f64`,
+runtime/blas_node.h), which the program runner calls.
 
 Threads: OpenBLAS runs on as many threads as it chooses (all cores by
 default). Pin it with the environment variable `OPENBLAS_NUM_THREADS` (read
@@ -25,33 +27,20 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+import pathlib
 import re
 
 from symtheano.codegen.c import build
 
 PREFIXES = ("scipy_", "")  # scipy-openblas32 uses scipy_; a plain OpenBLAS build none
 FLOAT_SUFFIX = {"float64": "f64", "float32": "f32"}
-BLAS_OK, BLAS_TOO_LARGE, BLAS_MISALIGNED, BLAS_NO_MEMORY = range(4)
-
-# The entry points of runtime/blas.h, one line per declaration ({R}: element type).
-_DECLARATIONS = (
-    "int st_dot_{S}(int64_t m, int64_t n, int64_t k, const char *a, int64_t ars, int64_t acs,"
-    " const char *b, int64_t brs, int64_t bcs, char *out);",
-    "int st_dot_batch_{S}(int64_t count, int64_t m, int64_t n, int64_t k, const char *a,"
-    " const int64_t *a_offsets, int64_t ars, int64_t acs, const char *b,"
-    " const int64_t *b_offsets, int64_t brs, int64_t bcs, char *out);",
-    "int st_gemm_{S}(int64_t m, int64_t n, int64_t k, const char *a, int64_t ars, int64_t acs,"
-    " const char *b, int64_t brs, int64_t bcs, const char *c, int64_t c_rows, int64_t c_cols,"
-    " int64_t crs, int64_t ccs, {R} alpha, {R} beta, char *out);",
-    "int st_gemv_{S}(int64_t m, int64_t k, const char *a, int64_t ars, int64_t acs,"
-    " const char *x, int64_t xs, const char *y, int64_t y_len, int64_t ys, {R} alpha,"
-    " {R} beta, char *out);",
-    "int st_ger_{S}(int64_t m, int64_t n, const char *a, int64_t a_rows, int64_t a_cols,"
-    " int64_t ars, int64_t acs, {R} alpha, const char *x, int64_t xs, const char *y,"
-    " int64_t ys, char *out);",
-)
-CDEF = "\n".join(d.format(S=s, R=r) for s, r in (("f64", "double"), ("f32", "float"))
-                 for d in _DECLARATIONS)
+# Operand dtypes as the node entries' parameters name them (ST_DT_* in runtime/blas.h)
+DTYPE_CODES = {"float64": 0, "float32": 1, "bool": 2, "int8": 3, "int16": 4, "int32": 5,
+               "int64": 6, "uint8": 7, "uint16": 8, "uint32": 9, "uint64": 10}
+# The node entries of runtime/blas_node.h (runtime/st_node.h), per op and result dtype
+ENTRIES = ("dot", "tensordot", "matmul", "gemm", "gemv", "ger")
+CDEF = "\n".join(f"int st_node_{op}_{s}(void *ctx, void *inputs, int64_t n_in, void *outputs);"
+                 for op in ENTRIES for s in FLOAT_SUFFIX.values())
 
 
 class BlasUnavailable(RuntimeError):
@@ -61,14 +50,27 @@ class BlasUnavailable(RuntimeError):
 @functools.cache
 def openblas():
     """Where OpenBLAS lives: a dict with include_dir, lib_dir, library (the name to
-    link), path (the shared library), prefix (of its symbols) and version."""
-    try:
-        import scipy_openblas32 as pkg  # loads the library into the process
-    except ImportError as exc:
+    link), path (the shared library), prefix (of its symbols) and version.
+
+    The package is located, not imported: its __init__ reads its own version
+    through importlib.metadata, which costs ~20 ms of every process's first
+    compile; the version is read from the name of its dist-info folder instead."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("scipy_openblas32")
+    if spec is None or not spec.submodule_search_locations:
         raise BlasUnavailable("the scipy-openblas32 package is not installed "
-                              "(pip install scipy-openblas32)") from exc
-    lib_dir = pkg.get_lib_dir()
-    path = os.path.join(lib_dir, pkg.get_library(fullname=True))
+                              "(pip install scipy-openblas32)")
+    pkg_dir = pathlib.Path(list(spec.submodule_search_locations)[0])
+    lib_dir = pkg_dir / "lib"
+    try:
+        names = sorted(n for n in os.listdir(lib_dir) if n.startswith("libscipy_openblas")
+                       and (".so" in n or n.endswith(".dylib")))
+    except OSError:
+        names = []
+    if not names:
+        raise BlasUnavailable(f"scipy-openblas32 has no OpenBLAS library in {lib_dir}")
+    path = str(lib_dir / names[0])
     try:
         dll = ctypes.CDLL(path)
     except OSError as exc:
@@ -76,13 +78,16 @@ def openblas():
     prefix = next((p for p in PREFIXES if hasattr(dll, f"{p}cblas_dgemm")), None)
     if prefix is None:
         raise BlasUnavailable(f"{path} has no cblas_dgemm under the prefixes {PREFIXES}")
+    infos = sorted(pkg_dir.parent.glob("scipy_openblas32-*.dist-info"))
+    version = infos[-1].name[len("scipy_openblas32-"):-len(".dist-info")] if infos else (
+        f"unknown, {os.stat(path).st_size} bytes")
     return {
-        "include_dir": pkg.get_include_dir(),
-        "lib_dir": lib_dir,
-        "library": pkg.get_library(),
+        "include_dir": str(pkg_dir / "include"),
+        "lib_dir": str(lib_dir),
+        "library": names[0][3:].split(".")[0],
         "path": path,
         "prefix": prefix,
-        "version": getattr(pkg, "__version__", "unknown"),
+        "version": version,
         "dll": dll,
     }
 
@@ -110,6 +115,11 @@ def link_args():
 def library():
     """(ffi, lib) of the compiled BLAS kernels (compiled once, then from the cache)."""
     return build.load(source(), CDEF, link_args(), description="BLAS products (OpenBLAS)")
+
+
+def address(name):
+    """The address of the entry `name` of the compiled BLAS kernels."""
+    return build.address(source(), name, link_args(), description="BLAS products (OpenBLAS)")
 
 
 def set_num_threads(n):

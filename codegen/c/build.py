@@ -1,15 +1,36 @@
-"""Compiling generated C: the system compiler builds a shared library, cffi
-loads it. Libraries are fetched from (or published to) the compile cache,
-keyed by the source, the runtime headers it includes, the compiler and its
-version, the flags, the platform and the package version.
+"""Compiling generated C: the system compiler builds a shared library; the
+program runner takes its entries' addresses through ctypes (`address`), and
+kernels called from Python are loaded with cffi (`load`). Libraries are
+fetched from (or published to) the compile cache, keyed by the source, the
+runtime headers it includes (transitively), the compiler and its version, the
+flags, the platform and the package version.
+
+What this machine's toolchain offers is probed once (`features()`, results
+kept in the compile cache): OpenMP (`-fopenmp` compiles, links and loads) and
+the AVX2 vector path (the compiler takes `target("avx2")` intrinsics and
+glibc's libmvec links and loads; which libmvec functions exist is read from the
+library itself). Generated sources include `vecmath.h` only where the vector
+path is available, and a runtime header that needs a flag or a library names
+it in `HEADER_ARGS`, so those flags follow the source into the command line and
+into the "flags" part of the key. The CPU is never part of the key: a kernel
+checks for AVX2 and FMA when it runs (`st_cpu_has_vec`) and takes its scalar
+loop without them, so a library from a shared cache is safe on any x86_64 CPU.
+
+OpenMP kernels read their thread count from one process-wide int (`thread
+cell`): `library_path` binds every library that exports `st_bind_threads` to it, and
+the cell follows `config.openmp_threads` as it changes.
 """
 
 from __future__ import annotations
 
+import collections
+import ctypes
 import functools
+import json
 import os
 import pathlib
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +43,11 @@ RUNTIME_DIR = pathlib.Path(__file__).resolve().parent / "runtime"
 FLAGS = ("-O3", "-fPIC", "-shared", "-std=gnu11", "-fwrapv", "-fno-math-errno",
          "-ffp-contract=off")
 LIBRARY_FILE = "kernel.so"
+# runtime header -> (the feature it needs them for, or None: always; compile flags,
+# link arguments) that a source including it gets; without the feature, none
+HEADER_ARGS = {"vecmath.h": (None, (), ("-lmvec",)),
+               "elemwise_loop.h": ("openmp", ("-fopenmp",), ())}
+_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
 
 
 class CompilerUnavailable(RuntimeError):
@@ -47,19 +73,48 @@ def compiler():
 
 
 def runtime_headers():
-    """{file name: text} of the runtime headers (hashed into every cache key)."""
+    """{file name: text} of all the runtime headers."""
     return {p.name: p.read_text() for p in sorted(RUNTIME_DIR.glob("*.h"))}
+
+
+def included_headers(source):
+    """{file name: text} of the runtime headers `source` includes, directly or not."""
+    found, todo = {}, [source]
+    while todo:
+        for name in _INCLUDE.findall(todo.pop()):
+            path = RUNTIME_DIR / name
+            if name not in found and path.is_file():
+                found[name] = path.read_text()
+                todo.append(found[name])
+    return dict(sorted(found.items()))
+
+
+def _header_args(headers):
+    """(compile flags, link arguments) the runtime headers `headers` need here."""
+    flags, links = [], []
+    for name in headers:
+        if name not in HEADER_ARGS:
+            continue
+        feature, compile_flags, link_args = HEADER_ARGS[name]
+        if feature is not None and not getattr(features(), feature):
+            continue
+        flags += [f for f in compile_flags if f not in flags]
+        links += [f for f in link_args if f not in links]
+    return tuple(flags), tuple(links)
 
 
 def key_parts(source, extra_args=()):
     from symtheano import __version__
 
     path, version = compiler()
+    headers = included_headers(source)
+    flags, links = _header_args(headers)
     parts = {
         "source": source,
-        "headers": runtime_headers(),
+        "headers": headers,
         "compiler": f"{version} ({path})",
-        "flags": " ".join(FLAGS),
+        # only sources whose headers add flags get a different "flags" part
+        "flags": " ".join(FLAGS + flags + links),
         "platform": f"{sys.platform} {platform.machine()}",
         "python_abi": sysconfig.get_config_var("SOABI") or "",
         "package_version": __version__,
@@ -69,42 +124,247 @@ def key_parts(source, extra_args=()):
     return parts
 
 
-def compile_library(source, directory, extra_args=()):
+def compile_library(source, directory, extra_args=(), flags=()):
     """Compile `source` into directory/kernel.so; raise with the compiler's message.
-    `extra_args` go after the source (include directories, libraries to link)."""
+    `extra_args` go after the source (include directories, libraries to link),
+    `flags` before it; the flags of the runtime headers it includes are added."""
     directory = pathlib.Path(directory)
     src = directory / "kernel.c"
     src.write_text(source)
     path, _ = compiler()
-    cmd = [path, *FLAGS, f"-I{RUNTIME_DIR}", str(src), "-o", str(directory / LIBRARY_FILE),
-           *extra_args, "-lm"]
+    header_flags, links = _header_args(included_headers(source))
+    cmd = [path, *FLAGS, *header_flags, *flags, f"-I{RUNTIME_DIR}", str(src), "-o",
+           str(directory / LIBRARY_FILE), *extra_args, *links, "-lm"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     if out.returncode != 0:
         raise RuntimeError(f"C compilation failed ({' '.join(cmd)}):\n{out.stderr[-4000:]}")
 
 
-_loaded = {}
+_paths = {}          # (source, extra_args) -> path of the loaded library
+_path_locks = {}
+_loaded = {}         # (source, extra_args, cdef) -> (ffi, lib)
+_ffis = {}           # cdef -> FFI: cffi parses each declaration text once
 _lock = threading.Lock()
 
 
+def library_path(source, extra_args=(), description=""):
+    """The path of `source` compiled (with `extra_args`, see compile_library): from
+    the cache, or built into it. Different sources build concurrently from
+    several threads; the first use in a process binds the library's OpenMP
+    thread count to the process-wide cell (see _thread_cell)."""
+    k = (source, tuple(extra_args))
+    path = _paths.get(k)
+    if path is not None:
+        return path
+    with _lock:
+        lock = _path_locks.setdefault(k, threading.Lock())
+    with lock:
+        path = _paths.get(k)
+        if path is None:
+            from symtheano.codegen.cache import cache_key, default_cache
+
+            key = cache_key(key_parts(source, k[1]))
+            entry = default_cache().get_or_build(
+                key, functools.partial(compile_library, source, extra_args=k[1]),
+                files=(LIBRARY_FILE,),
+                meta={"description": description[:120], "kind": "c-kernel"})
+            path = str(pathlib.Path(entry) / LIBRARY_FILE)
+            lib = _dll(path)
+            if hasattr(lib, "st_bind_threads"):
+                lib.st_bind_threads(ctypes.c_void_p(_thread_cell()[1]))
+            _paths[k] = path
+    return path
+
+
+@functools.cache
+def _dll(path):
+    """The library at `path` loaded with ctypes (it stays loaded for the process)."""
+    return ctypes.CDLL(path)
+
+
+def address(source, symbol, extra_args=(), description=""):
+    """The address of `symbol` in the compiled `source`: what the program runner
+    calls. No cffi on this path, so loading a cached function stays cheap."""
+    lib = _dll(library_path(source, extra_args, description))
+    return ctypes.cast(getattr(lib, symbol), ctypes.c_void_p).value
+
+
 def load(source, cdef, extra_args=(), description=""):
-    """(ffi, lib) for `source` compiled (with `extra_args`, see compile_library) and
-    loaded once per process."""
+    """(ffi, lib) for `source` compiled (see library_path), loaded with cffi once per
+    process, for kernels called from Python."""
     from cffi import FFI
+
+    path = library_path(source, extra_args, description)
+    k = (source, tuple(extra_args), cdef)
+    with _lock:
+        found = _loaded.get(k)
+        if found is None:
+            ffi = _ffis.get(cdef)
+            if ffi is None:
+                ffi = _ffis[cdef] = FFI()
+                ffi.cdef(cdef)
+            found = _loaded[k] = (ffi, ffi.dlopen(path))
+        return found
+
+
+# -- what this machine's toolchain offers -------------------------------------------------------
+
+Features = collections.namedtuple("Features", "openmp vector mvec")
+Features.__doc__ = """openmp: kernels can use OpenMP; vector: the AVX2/libmvec path can be built;
+mvec: the libm names (exp, log1p, ...) whose libmvec AVX2 variants exist in both widths."""
+
+_OPENMP_PROBE = """#include <omp.h>
+int st_probe(void)
+{
+    int n = 0;
+#pragma omp parallel num_threads(2) reduction(+ : n)
+    n += 1;
+    return n + 10 * omp_get_max_threads();
+}
+"""
+_VECTOR_PROBE = """#define ST_VECMATH_LEAN
+#include "vecmath.h"
+int st_probe_cpu(void) { return st_cpu_has_vec(); }
+ST_VTARGET void st_probe(double *x, float *y)
+{
+    st_vstore_f64(x, st_vexp_f64(st_vload_f64(x)));
+    st_vstore_f32(y, st_vexp_f32(st_vload_f32(y)));
+}
+"""
+# libmvec functions of vecmath.h (libm names); 2: two arguments
+MVEC_FUNCTIONS = {"exp": 1, "exp2": 1, "expm1": 1, "log": 1, "log2": 1, "log10": 1, "log1p": 1,
+                  "sin": 1, "cos": 1, "tan": 1, "asin": 1, "acos": 1, "atan": 1, "sinh": 1,
+                  "cosh": 1, "asinh": 1, "acosh": 1, "atanh": 1, "atan2": 2,
+                  "hypot": 2, "pow": 2}
+
+
+def _run_probe(source, flags, links, check, directory):
+    """Compile and load a probe; write {"ok", "detail"} to directory/result.json."""
+    try:
+        compile_library(source, directory, extra_args=links, flags=flags)
+        import ctypes
+
+        lib = ctypes.CDLL(str(pathlib.Path(directory) / LIBRARY_FILE))
+        ok, detail = check(lib)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        ok, detail = False, str(exc)[-2000:]
+    pathlib.Path(directory, "result.json").write_text(json.dumps({"ok": ok, "detail": detail}))
+
+
+def _probe(name, source, flags, links, check):
+    """Whether probe `name` passes with this compiler (cached with the kernels)."""
     from symtheano.codegen.cache import cache_key, default_cache
 
-    with _lock:
-        extra_args = tuple(extra_args)
-        found = _loaded.get((source, extra_args))
-        if found is not None:
-            return found
-        key = cache_key(key_parts(source, extra_args))
+    parts = key_parts(source)
+    parts["flags"] += " " + " ".join(flags + links)
+    parts["probe"] = name
+    parts["libc"] = " ".join(platform.libc_ver())  # libmvec comes with glibc
+    try:
         entry = default_cache().get_or_build(
-            key, functools.partial(compile_library, source, extra_args=extra_args),
-            files=(LIBRARY_FILE,),
-            meta={"description": description[:120], "kind": "c-kernel"})
-        ffi = FFI()
-        ffi.cdef(cdef)
-        lib = ffi.dlopen(str(pathlib.Path(entry) / LIBRARY_FILE))
-        _loaded[(source, extra_args)] = (ffi, lib)
-        return ffi, lib
+            cache_key(parts), functools.partial(_run_probe, source, flags, links, check),
+            files=("result.json",), meta={"description": f"probe: {name}", "kind": "c-probe"})
+        return bool(json.loads((pathlib.Path(entry) / "result.json").read_text())["ok"])
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def _check_openmp(lib):
+    n = lib.st_probe()
+    return n % 10 >= 1, f"st_probe() = {n}"
+
+
+def _check_vector(lib):
+    import ctypes
+    import math
+
+    if not lib.st_probe_cpu():
+        return True, "built; this CPU lacks AVX2/FMA, so the kernels will not take the path"
+    x = (ctypes.c_double * 4)(0.0, 1.0, -1.0, 2.0)
+    y = (ctypes.c_float * 8)(*range(8))
+    lib.st_probe(x, y)
+    good = all(math.isclose(x[i], math.exp(v), rel_tol=1e-14) for i, v in enumerate((0, 1, -1, 2)))
+    good &= all(math.isclose(y[i], math.exp(i), rel_tol=1e-6) for i in range(8))
+    return good, "exp in both widths agrees with math.exp" if good else "wrong exp results"
+
+
+def _mvec_names():
+    """The libm names of MVEC_FUNCTIONS whose AVX2 variants libmvec exports in both widths."""
+    import ctypes
+
+    try:
+        lib = ctypes.CDLL("libmvec.so.1")
+    except OSError:
+        return frozenset()
+    names = set()
+    for name, n_args in MVEC_FUNCTIONS.items():
+        v = "v" * n_args
+        if hasattr(lib, f"_ZGVdN4{v}_{name}") and hasattr(lib, f"_ZGVdN8{v}_{name}f"):
+            names.add(name)
+    return frozenset(names)
+
+
+@functools.cache
+def features():
+    """The Features of this machine's toolchain (probed once per process, cached on disk)."""
+    try:
+        compiler()
+    except CompilerUnavailable:
+        return Features(False, False, frozenset())
+    openmp = _probe("openmp", _OPENMP_PROBE, ("-fopenmp",), (), _check_openmp)
+    vector, mvec = False, frozenset()
+    if platform.machine().lower() in ("x86_64", "amd64") and sys.platform.startswith("linux"):
+        mvec = _mvec_names()
+        if "exp" in mvec:
+            vector = _probe("avx2-libmvec", _VECTOR_PROBE, (), (), _check_vector)
+    return Features(openmp, vector, mvec if vector else frozenset())
+
+
+# -- the thread count of OpenMP kernels ---------------------------------------------------------
+
+_serial_after_fork = False
+
+
+def openmp_threads():
+    """The thread count kernels use: config.openmp_threads, or when that is 0,
+    OMP_NUM_THREADS (its first entry) when set, else the cores this process may use.
+    1 in a process forked after kernels ran on several threads (see _after_fork)."""
+    from symtheano.configuration import config
+
+    if _serial_after_fork:
+        return 1
+    n = config.openmp_threads
+    if n > 0:
+        return n
+    text = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+@functools.cache
+def _thread_cell():
+    """(ctypes int[2], its address), read by every kernel: [0] the thread count,
+    [1] set by a kernel once it has run on several threads."""
+    from symtheano.configuration import config
+
+    cell = (ctypes.c_int * 2)(openmp_threads(), 0)
+
+    def follow(_value):
+        cell[0] = openmp_threads()
+
+    def after_fork():
+        # GNU libgomp's thread pool does not survive fork(): in a child of a process
+        # whose kernels ran on several threads, the next parallel region would wait
+        # forever for threads that do not exist. Such a child runs kernels serially.
+        global _serial_after_fork
+        if cell[1]:
+            _serial_after_fork = True
+            cell[0] = 1
+
+    config.on_change("openmp_threads", follow)
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=after_fork)
+    return cell, ctypes.addressof(cell)

@@ -1,14 +1,20 @@
-"""The emitter for elementwise nodes (Elemwise and the fused Composite): one
-compiled kernel per distinct scalar expression (see elemwise.py)."""
+"""The emitters for elementwise nodes (Elemwise and the fused Composite): one
+compiled library per distinct scalar expression (see elemwise.py), holding the
+loop `st_kernel` and the node entry `st_node` (runtime/elemwise_node.h) that
+the program runner calls: broadcasting, the output, the merged loop layout.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from symtheano.codegen.c import build, elemwise
-from symtheano.codegen.c.linker import emitter
+from symtheano.codegen.c.linker import emitter, native_emitter
 
 from symtheano.tensor.composite import Composite, check_broadcast
 from symtheano.tensor.elemwise import Elemwise
+
+NODE_CDEF = "int st_node(void *ctx, void *inputs, int64_t n_in, void *outputs);"
+MAX_DIMS = 32  # ST_MAX_DIMS in runtime/st_node.h
 
 
 def as_composite(node):
@@ -23,15 +29,51 @@ def as_composite(node):
     return None
 
 
+def source_of(composite):
+    """The C source of `composite`'s library (kernel and node entry), or None when
+    a step has no C."""
+    source = elemwise.render_composite(composite)
+    return None if source is None else source + '\n#include "elemwise_node.h"\n'
+
+
+def library(composite):
+    """(ffi, lib) of the compiled kernel of `composite`, or None when a step has no C."""
+    source = source_of(composite)
+    if source is None:
+        return None
+    return build.load(source, elemwise.CDEF + "\n" + NODE_CDEF,
+                      description=f"elementwise {composite.label()}")
+
+
+def broadcast_masks(node):
+    """Per input, the bit mask of the dimensions declared broadcastable (static 1)."""
+    return tuple(sum(1 << d for d, n in enumerate(i.type.shape) if n == 1)
+                 for i in node.inputs)
+
+
+@native_emitter
+def elementwise_entry(node):
+    composite = as_composite(node)
+    if composite is None or node.outputs[0].ndim > MAX_DIMS:
+        return None
+    source = source_of(composite)
+    if source is None:
+        return None
+    inplace = -1 if composite.inplace is None else composite.inplace
+    params = (node.outputs[0].ndim, inplace, *broadcast_masks(node))
+    address = build.address(source, "st_node", description=f"elementwise {composite.label()}")
+    return address, params
+
+
 @emitter
 def elementwise(node):
     composite = as_composite(node)
     if composite is None:
         return None
-    source = elemwise.render_composite(composite)
-    if source is None:
+    found = library(composite)
+    if found is None:
         return None
-    ffi, lib = build.load(source, elemwise.CDEF, description=f"elementwise {composite.label()}")
+    ffi, lib = found
     kernel = lib.st_kernel
     dtype = node.outputs[0].dtype
     inplace = composite.inplace

@@ -1,10 +1,17 @@
-"""The C linker: the reference program, with every node that has C code run
-by compiled code instead of its `perform`.
+"""The C linker: which compiled code computes a node.
 
-Emitters are functions `node -> perform-compatible callable | None`, registered
-with `@emitter` by the modules of this package (elementwise kernels in
-elemwise_emit.py, reductions, BLAS products...). A node no emitter takes runs
-its NumPy `perform` inside the same program, so a graph always runs.
+Two kinds of emitters are registered by the modules of this package
+(elementwise kernels in elemwise_emit.py, reductions, BLAS products...):
+
+- `@native_emitter`: `node -> (address of the library's st_node entry, params)
+  | None`; the program runner (program.py, vm/st_vm.c) calls the entry directly,
+  so a graph whose nodes all have one runs in a single native call;
+- `@emitter`: `node -> perform-compatible callable | None`, compiled code
+  called from Python (for kernels not yet behind a native entry).
+
+A node neither kind takes runs its NumPy `perform` inside the same program, so
+a graph always runs. Without the runner (no Python headers), `CProgram` runs
+the reference program with compiled performs, node by node.
 """
 
 from __future__ import annotations
@@ -14,7 +21,8 @@ import numpy as np
 from symtheano.compile.mode import PyProgram
 
 EMITTERS = []
-EMITTER_MODULES = ("elemwise_emit", "reduce_emit", "blas_emit")
+NATIVE_EMITTERS = []
+EMITTER_MODULES = ("elemwise_emit", "reduce_emit", "blas_emit", "shape_emit", "nnet_emit")
 
 
 def emitter(fn):
@@ -23,13 +31,39 @@ def emitter(fn):
     return fn
 
 
-def c_perform(node):
-    """The compiled replacement of `node.op.perform`, or None."""
-    if not EMITTERS:
+def native_emitter(fn):
+    """Register `fn(node) -> (st_node address, params) | None` (runtime/st_node.h)."""
+    NATIVE_EMITTERS.append(fn)
+    return fn
+
+
+_loaded = []
+
+
+def load_emitters():
+    # Importing an emitter module registers it. Some may be imported already (by a
+    # test, say), so a flag, not the registries' emptiness, says whether all are.
+    if not _loaded:
         import importlib
 
-        for name in EMITTER_MODULES:  # importing an emitter module registers it
+        for name in EMITTER_MODULES:
             importlib.import_module(f"symtheano.codegen.c.{name}")
+        _loaded.append(True)
+
+
+def native_entry(node):
+    """(address of the compiled st_node entry, params) for `node`, or None."""
+    load_emitters()
+    for fn in NATIVE_EMITTERS:
+        entry = fn(node)
+        if entry is not None:
+            return entry
+    return None
+
+
+def c_perform(node):
+    """The compiled replacement of `node.op.perform`, or None."""
+    load_emitters()
     for fn in EMITTERS:
         perform = fn(node)
         if perform is not None:
@@ -43,9 +77,13 @@ class CProgram(PyProgram):
     def perform_for(self, node):
         return c_perform(node) or node.op.perform
 
+    def compiled_nodes(self):
+        """The nodes that run compiled code."""
+        return [node for perform, node, _, _ in self.steps if perform != node.op.perform]
+
     def c_nodes(self):
         """How many nodes run compiled code."""
-        return sum(1 for perform, node, _, _ in self.steps if perform != node.op.perform)
+        return len(self.compiled_nodes())
 
 
 class DebugModeError(AssertionError):

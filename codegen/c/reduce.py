@@ -11,15 +11,18 @@ the kernel it defines is
     void st_reduce(int64_t n_outer, int64_t n_inner, int64_t tiles,
                    const int64_t *shape, char **data, const int64_t *strides)
 
-The source depends on the scalar steps and dtypes only, never on shapes, axes
-or user-chosen names, so one compiled kernel serves every function reducing
-the same expression. The Python side (`Reducer`) computes the layout once per
-distinct shapes and strides: the output dimensions first, the reduced ones
-last, size-1 dimensions dropped, dimensions put in memory order (NumPy's
-iteration order; argmax/argmin keep C order, which their index counts in) and
-merged where contiguous, and the loop order: rows (each output element's
-reduced positions, row by row) or tiles (blocks of neighbouring output elements
-reduced together, when those are adjacent in memory, as in a sum over axis 0).
+and after it `runtime/reduce_node.h`, the library's node entry `st_node`
+(runtime/st_node.h), which the program runner calls: it broadcasts the inputs
+(checking declared broadcasting), allocates the output and computes the
+layout: the output dimensions first, the reduced ones last, size-1 dimensions
+dropped, dimensions put in memory order (NumPy's iteration order; argmax/argmin
+keep C order, which their index counts in) and merged where contiguous, and the
+loop order: rows (each output element's reduced positions, row by row) or
+tiles (blocks of neighbouring output elements reduced together, when those are
+adjacent in memory, as in a sum over axis 0). The axes and broadcast patterns
+are the entry's parameters (`node_params`), so the source depends on the
+scalar steps and dtypes only, never on shapes, axes or user-chosen names, and
+one compiled kernel serves every function reducing the same expression.
 
 Accuracy: sums are pairwise. Each row is summed exactly as NumPy's
 `pairwise_sum` does, and up to 128 row sums (or column values) are added in
@@ -36,15 +39,13 @@ they do there.
 from __future__ import annotations
 
 import numpy as np
-from symtheano.codegen.c.elemwise import composite_steps, merged_layout
+from symtheano.codegen.c.elemwise import composite_steps
 from symtheano.codegen.c.scalar import C_TYPES, FLOATS, c_type
 
 from symtheano.tensor.reduce import All, Any, Argmax, Argmin, Max, Min, Prod, Sum
 
-KERNEL_NAME = "st_reduce"
-CDEF = ("void st_reduce(int64_t n_outer, int64_t n_inner, int64_t tiles, "
-        "const int64_t *shape, char **data, const int64_t *strides);")
-MAX_DIMS = 32  # ST_MAX_DIMS in runtime/symtheano_rt.h
+CDEF = "int st_node(void *ctx, void *inputs, int64_t n_in, void *outputs);"
+MAX_DIMS = 32  # ST_MAX_DIMS in runtime/st_node.h
 
 # exact op class -> the kernel's ST_REDUCE (Any subclasses All, Argmin Argmax)
 KINDS = {Sum: "ST_SUM", Prod: "ST_PROD", Max: "ST_MAX", Min: "ST_MIN", All: "ST_ALL",
@@ -130,105 +131,14 @@ def render_reduction(kind, input_dtypes, out_dtype, composite=None):
         "}",
         "",
         '#include "reduce.h"',
+        '#include "reduce_node.h"',
         "",
     ]
     return "\n".join(lines)
 
 
-# -- layout and calling ---------------------------------------------------------------------------
-
-def _group(dims, shape, strides, n_in, reorder):
-    """Merged (sizes, strides per operand) of dimensions `dims`, at least one
-    dimension. reorder: largest input strides first (memory order, as NumPy's
-    iterator), so that more dimensions merge and the last one moves fastest.
-    Negative strides are walked as they are: NumPy sums a reversed row in its
-    logical order too."""
-    entries = [(shape[d], [per_operand[d] for per_operand in strides])
-               for d in dims if shape[d] != 1]
-    if reorder:
-        entries.sort(key=lambda e: -max(abs(x) for x in e[1][:n_in]))
-    return merged_layout([n for n, _ in entries],
-                         [[s[k] for _, s in entries] for k in range(len(strides))])
-
-
-def layout(shape, axes, input_strides, output_strides, ordered):
-    """(n_outer, tiles, sizes, flat strides) for the kernel.
-
-    input_strides: per input, byte strides over `shape` (0 where broadcast);
-    output_strides: per output dimension (the dimensions of `shape` not in `axes`);
-    ordered: visit the reduced positions in C order (see ORDERED_KINDS).
-    tiles: the inputs move faster along the last output dimension than along
-    the last reduced one, so the kernel reduces neighbouring outputs together."""
-    ndim = len(shape)
-    outer = [d for d in range(ndim) if d not in axes]
-    out_full = [0] * ndim
-    for d, s in zip(outer, output_strides):
-        out_full[d] = s
-    strides = [list(s) for s in input_strides] + [out_full]
-    n_in = len(input_strides)
-    o_sizes, o_strides = _group(outer, shape, strides, n_in, True)
-    i_sizes, i_strides = _group(sorted(axes), shape, strides, n_in, not ordered)
-    if o_sizes == [1]:
-        o_sizes, o_strides = [], [[] for _ in strides]
-    tiles = bool(o_sizes) and (sum(abs(s[-1]) for s in o_strides[:n_in])
-                               < sum(abs(s[-1]) for s in i_strides[:n_in]))
-    flat = []
-    for k in range(len(strides)):
-        flat += o_strides[k] + i_strides[k]
-    return len(o_sizes), int(tiles), o_sizes + i_sizes, flat
-
-
-def broadcast_strides(a, shape):
-    """Byte strides of array `a` broadcast (aligned right) to `shape`."""
-    pad = len(shape) - a.ndim
-    return [0] * pad + [0 if n == 1 else s for n, s in zip(a.shape, a.strides)]
-
-
-class Reducer:
-    """Calls a compiled reduction kernel over `axes`. The layout is computed once
-    per distinct (shape, input shapes and strides) and its C arrays are kept."""
-
-    CACHE_LIMIT = 256
-
-    def __init__(self, kernel, ffi, kind, axes):
-        self.kernel, self.ffi, self.axes = kernel, ffi, tuple(axes)
-        self.ordered = kind in ORDERED_KINDS
-        self.layouts = {}
-
-    def _layout(self, inputs, shape, out):
-        n_outer, tiles, sizes, flat = layout(
-            shape, self.axes, [broadcast_strides(a, shape) for a in inputs], out.strides,
-            self.ordered)
-        if len(self.layouts) >= self.CACHE_LIMIT:
-            self.layouts.clear()
-        return (n_outer, len(sizes) - n_outer, tiles, self.ffi.new("int64_t[]", sizes),
-                self.ffi.new("int64_t[]", flat))
-
-    def __call__(self, inputs, shape, out):
-        """Reduce `inputs` (broadcast to `shape`, nothing empty) into `out` (C order);
-        False (nothing done) for arrays the kernel cannot read: byte-swapped or
-        misaligned ones."""
-        if len(inputs) == 1:
-            a = inputs[0]
-            if not (a.flags.aligned and a.dtype.isnative):
-                return False
-            key = (shape, a.shape, a.strides)
-        else:
-            if not all(a.flags.aligned and a.dtype.isnative for a in inputs):
-                return False
-            key = (shape, *[(a.shape, a.strides) for a in inputs])
-        entry = self.layouts.get(key)
-        if entry is None:
-            entry = self.layouts[key] = self._layout(inputs, shape, out)
-        n_outer, n_inner, tiles, sizes, strides = entry
-        pointers = [self.address(a) for a in inputs]
-        pointers.append(self.ffi.from_buffer(out))
-        self.kernel(n_outer, n_inner, tiles, sizes, pointers, strides)
-        return True
-
-    def address(self, a):
-        """A cffi pointer to the first element of array `a` (keeping `a` alive)."""
-        try:
-            return self.ffi.from_buffer(a)
-        except ValueError:  # not C-contiguous: its first element alone is
-            return self.ffi.from_buffer(a[(slice(0, 1),) * a.ndim])
+def node_params(kind, ndim, axes, broadcast_masks):
+    """The parameters of the node entry (runtime/reduce_node.h): the reduced value's
+    ndim, the reduced axes as a bit mask, whether the reduced positions are visited
+    in C order, then per input the mask of its declared-broadcastable dimensions."""
+    return (ndim, sum(1 << d for d in axes), int(kind in ORDERED_KINDS), *broadcast_masks)

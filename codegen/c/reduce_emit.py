@@ -1,22 +1,37 @@
-"""The emitter for reductions (Sum, Prod, Max, Min, All, Any, Argmax, Argmin)
+"""The emitters for reductions (Sum, Prod, Max, Min, All, Any, Argmax, Argmin)
 and for `FusedReduce` (a Composite reduced in the same loop): one compiled
-kernel per distinct (reduction, expression, dtypes), see reduce.py.
+library per distinct (reduction, expression, dtypes), see reduce.py, whose
+node entry `st_node` (runtime/reduce_node.h) the program runner calls with the
+node's axes and broadcast patterns as parameters. Without the runner (and in
+mode="DEBUG") the same entry runs from Python (node_call.py).
 
-Empty arrays take the op's own `perform`: it returns the identity of sum, prod,
-all and any, and raises the reference's error for max, min, argmax and argmin.
+Empty arrays take the op's own `perform` (the entry declines them): it returns
+the identity of sum, prod, all and any, and raises the reference's error for
+max, min, argmax and argmin.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from symtheano.codegen.c import build, reduce
-from symtheano.codegen.c.linker import emitter
+from symtheano.codegen.c import build, node_call, reduce
+from symtheano.codegen.c.linker import emitter, native_emitter
 
-from symtheano.tensor.composite import FusedReduce, check_broadcast
+from symtheano.tensor.composite import FusedReduce
 
 
-@emitter
-def reduction(node):
+def _address(kind, node, composite):
+    """The address of the st_node entry of `node`'s reduction library, or None when
+    it has no C."""
+    source = reduce.render_reduction(kind, [i.dtype for i in node.inputs],
+                                     node.outputs[0].dtype, composite)
+    if source is None:
+        return None
+    what = composite.label() if composite is not None else node.inputs[0].dtype
+    return build.address(source, "st_node", description=f"{kind[3:].lower()} of {what}")
+
+
+@native_emitter
+def reduction_entry(node):
+    """(address of the library's st_node, params) for a reduction node, or None."""
     op = node.op
     composite = None
     if isinstance(op, FusedReduce):
@@ -26,33 +41,17 @@ def reduction(node):
         reduce_op = op
         ndim = node.inputs[0].ndim
     kind = reduce.reduction_kind(reduce_op)
-    if kind is None:
+    if kind is None or ndim > reduce.MAX_DIMS:
         return None
-    source = reduce.render_reduction(kind, [i.dtype for i in node.inputs],
-                                     node.outputs[0].dtype, composite)
-    if source is None:
+    address = _address(kind, node, composite)
+    if address is None:
         return None
-    what = composite.label() if composite is not None else node.inputs[0].dtype
-    ffi, lib = build.load(source, reduce.CDEF, description=f"{kind[3:].lower()} of {what}")
-    axes = reduce.reduced_axes(reduce_op, ndim)
-    reducer = reduce.Reducer(lib.st_reduce, ffi, kind, axes)
-    kept = [d for d in range(ndim) if d not in axes]
-    dtype = np.dtype(node.outputs[0].dtype)
-    constant_shapes = [c.shape for c in composite.constant_arrays] if composite else []
+    masks = [sum(1 << d for d, n in enumerate(i.type.shape) if n == 1) for i in node.inputs]
+    params = reduce.node_params(kind, ndim, reduce.reduced_axes(reduce_op, ndim), masks)
+    return address, params
 
-    def perform(node, inputs, output_storage):
-        shape = inputs[0].shape
-        if composite is not None and (len(shape) != ndim
-                                      or any(a.shape != shape for a in inputs)):
-            check_broadcast(op, node, inputs)  # equal full shapes need no check
-            shape = np.broadcast_shapes(*[a.shape for a in inputs], *constant_shapes)
-            shape = (1,) * (ndim - len(shape)) + shape
-        if 0 in shape or ndim > reduce.MAX_DIMS:
-            # The reference gives the identity, an empty result or the error.
-            return op.perform(node, inputs, output_storage)
-        out = np.empty(tuple(shape[d] for d in kept), dtype=dtype)
-        if not reducer(inputs, shape, out):
-            return op.perform(node, inputs, output_storage)
-        output_storage[0][0] = out
 
-    return perform
+@emitter
+def reduction(node):
+    entry = reduction_entry(node)
+    return None if entry is None else node_call.entry_perform(node, *entry)

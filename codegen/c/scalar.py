@@ -6,6 +6,26 @@ when this back end has no C for that op and those dtypes (the node then runs
 its `perform`). Operands are converted the way `Elemwise.perform` converts
 them: arithmetic happens in the output dtype, comparisons in the operands'
 common dtype.
+
+Where the C comes from:
+
+- libm, for the elementary functions whose reference is a NumPy ufunc (exp,
+  log, sin, ...: the same glibc functions on x86-64 without AVX-512, except
+  tanh; elsewhere NumPy's own SIMD versions may differ in the last bits);
+- runtime helpers (runtime/symtheano_rt.h): floor division and modulo with
+  Python's signs, NaN-propagating extrema, integer powers, sigmoid, softplus;
+- runtime/special.h for the special functions whose reference is our own NumPy
+  code (special_numpy.py, special.trigamma_numpy, stable.py): erf, erfc,
+  erfinv, erfcinv, psi, tri_gamma, erfcx, log_erfc, log1mexp are line-by-line
+  transcriptions, bit-identical to the reference (tests/codegen/
+  test_c_special.py); gamma and gammaln stay on libm, with the reference's
+  special values. These compute in float64 and round once, as the reference.
+- `_BOOL` for ops on bools (NumPy's rules: sub is xor, maximum is or, ...).
+
+Every scalar op has C for every dtype combination it accepts, except two that
+stay on `perform` on purpose: casts from float to integer (C leaves NaN, inf
+and out-of-range values undefined) and bitwise ops on a signed and a 64-bit
+unsigned integer (the output dtype is float64 and NumPy raises).
 """
 
 from __future__ import annotations
@@ -31,16 +51,41 @@ _LIBM = {
     "log10": "log10", "log1p": "log1p", "sqrt": "sqrt", "sin": "sin", "cos": "cos",
     "tan": "tan", "arcsin": "asin", "arccos": "acos", "arctan": "atan", "sinh": "sinh",
     "cosh": "cosh", "tanh": "tanh", "arcsinh": "asinh", "arccosh": "acosh",
-    "arctanh": "atanh", "erf": "erf", "erfc": "erfc", "gamma": "tgamma",
-    "gammaln": "lgamma", "floor": "floor", "ceil": "ceil", "trunc": "trunc",
+    "arctanh": "atanh", "floor": "floor", "ceil": "ceil", "trunc": "trunc",
     "round_half_to_even": "rint",
 }
 _LIBM2 = {"arctan2": "atan2", "hypot": "hypot", "pow": "pow"}
-# runtime helpers of one float argument (codegen/c/runtime/symtheano_rt.h)
+# runtime helpers of one float argument (codegen/c/runtime/symtheano_rt.h and
+# special.h): scalar-op name -> st_<name>, called as st_<name>_f64 / _f32
 _HELPERS = {"sigmoid": "st_sigmoid", "softplus": "st_softplus", "sgn": "st_sgn",
-            "round_half_away_from_zero": "st_round_away"}
+            "round_half_away_from_zero": "st_round_away",
+            "erf": "st_erf", "erfc": "st_erfc", "erfinv": "st_erfinv", "erfcinv": "st_erfcinv",
+            "psi": "st_psi", "tri_gamma": "st_trigamma", "erfcx": "st_erfcx",
+            "log_erfc": "st_log_erfc", "log1mexp": "st_log1mexp", "gamma": "st_gamma",
+            "gammaln": "st_gammaln"}
 _COMPARE = {"lt": "<", "gt": ">", "le": "<=", "ge": ">=", "eq": "==", "neq": "!="}
 _BITWISE = {"and_": "&", "or_": "|", "xor": "^"}
+
+
+# Ops on bools that give a bool (NumPy's rules, as the reference computes them): the
+# rounding family, abs, sgn, sqr and neg are the identity, sub is xor, maximum is or,
+# minimum and floor division are and (True // False is 0), mod is 0, a ** b is a or
+# not b. `{0}` and `{1}` are the truth values of the operands.
+_BOOL = {
+    "abs": "{0}", "sgn": "{0}", "sqr": "{0}", "neg": "{0}", "floor": "{0}", "ceil": "{0}",
+    "trunc": "{0}", "round_half_to_even": "{0}", "round_half_away_from_zero": "{0}",
+    "invert": "(!{0})", "and_": "({0} && {1})", "or_": "({0} || {1})",
+    "xor": "({0} != {1})", "sub": "({0} != {1})", "maximum": "({0} || {1})",
+    "minimum": "({0} && {1})", "int_div": "({0} && {1})", "mod": "0",
+    "pow": "({0} || !{1})",
+}
+
+
+def _bool_expression(name, args):
+    pattern = _BOOL.get(name)
+    if pattern is None:
+        return None
+    return pattern.format(*[f"(({a}) != 0)" for a in args])
 
 
 def c_type(dtype):
@@ -116,7 +161,7 @@ def c_expression(op, args, arg_dtypes, out_dtype):
             return "(" + joiner.join(f"({a} != 0)" for a in args) + ")"
         return "(" + (" + " if name == "add" else " * ").join(xs) + ")"
     if out == "bool":
-        return None  # bool arithmetic (sub is xor, neg is identity...) stays in NumPy
+        return _bool_expression(name, args)
     if name == "sub":
         return f"({xs[0]} - {xs[1]})"
     if name == "neg":
@@ -150,6 +195,8 @@ def c_expression(op, args, arg_dtypes, out_dtype):
         return f"(~{xs[0]})"
     if name in _BITWISE and not is_float:
         return f"({xs[0]} {_BITWISE[name]} {xs[1]})"
+    if name == "pow" and not is_float:
+        return f"st_pow_{SUFFIX[out]}({xs[0]}, {xs[1]})"
     if not is_float:
         return None
     if name in _LIBM:

@@ -209,6 +209,12 @@ class Function:
                 self._defaults.append(self._filter(pos, s.value))
             else:
                 self._defaults.append(_MISSING)
+        # A program that can take whole calls natively (argument checks, run, private
+        # outputs) gets them when no shared variable is read or updated.
+        self._fast = None
+        if hasattr(program, "direct_call") and not shared_inputs and not updated:
+            self._fast = program.direct_call(self._filter, single,
+                                             [v.type for v in self.inputs])
 
     def rewrite_report(self):
         """Which rewrites fired (and how often) and how long each stage took."""
@@ -234,6 +240,13 @@ class Function:
                 f"{var.type}, given {given}") from None
 
     def __call__(self, *args, **kwargs):
+        if self._fast is not None and not kwargs:
+            out = self._fast(args)
+            if out is not NotImplemented:
+                return out
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs):
         n = len(self.inputs)
         if len(args) > n:
             names = ", ".join(str(v) for v in self.inputs)

@@ -1,12 +1,18 @@
 """Modes: which rewrites run on a function's graph and which back end runs it.
 
-Today's back end is the reference one: each node's `perform` (NumPy), called
-in topological order. The program checks that every value a node produces
-has the dtype and number of dimensions its type promises, so an op whose
-reference implementation drifts from its declared type fails loudly.
+"C" (the default, also "FAST_RUN") compiles the graph: where a C compiler works,
+the program runner executes the whole graph in one native call
+(codegen/c/program.py); without a compiler, functions run on the reference back
+end with one warning. "PY" is the reference back end: each node's `perform`
+(NumPy) in topological order, checking that every value a node produces has
+the dtype and number of dimensions its type promises, so an op whose reference
+implementation drifts from its declared type fails loudly. "DEBUG" runs every
+compiled node beside its reference and raises at the first disagreement.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -48,10 +54,19 @@ class Mode:
             from symtheano.rewrite.inplace import check_destroy
 
             check_destroy(fgraph)
-        if self.linker in ("c", "debug"):
-            from symtheano.codegen.c.linker import CProgram, DebugProgram
+        if self.linker == "c":
+            from symtheano.codegen.c import vm
+            from symtheano.codegen.c.linker import CProgram
 
-            return (CProgram if self.linker == "c" else DebugProgram)(fgraph)
+            if vm.available():
+                from symtheano.codegen.c.program import NativeProgram
+
+                return NativeProgram(fgraph)
+            return CProgram(fgraph)
+        if self.linker == "debug":
+            from symtheano.codegen.c.linker import DebugProgram
+
+            return DebugProgram(fgraph)
         return PyProgram(fgraph)
 
     def excluding_(self, *names):
@@ -71,14 +86,34 @@ def get_mode(mode):
     if name == "CUDA":
         raise NotImplementedError(
             "mode='CUDA' is not available in this version of symtheano; use mode='C' or 'PY'")
-    if name == "C":
-        return Mode("c", "fast_run")
+    if name in ("C", "FAST_RUN"):
+        return Mode("c", "fast_run") if _compiler_works() else Mode("py", "fast_run")
     if name == "DEBUG":
         return Mode("debug", "fast_run")
     if name not in MODE_NAMES:
         raise ValueError(f"unknown mode {name!r}; expected one of {MODE_NAMES} or a Mode")
-    optimizer = {"FAST_COMPILE": "fast_compile", "PY": "fast_run"}.get(name, "fast_run")
-    return Mode("py", optimizer)
+    return Mode("py", "fast_compile" if name == "FAST_COMPILE" else "fast_run")
+
+
+_compiler_problem = []
+
+
+def _compiler_works():
+    """True when a C compiler is there; otherwise warn once that functions run on
+    the NumPy reference back end (mode "PY") and return False."""
+    if not _compiler_problem:
+        from symtheano.codegen.c import build
+
+        try:
+            build.compiler()
+            _compiler_problem.append("")
+        except build.CompilerUnavailable as exc:
+            _compiler_problem.append(str(exc))
+            warnings.warn(f"symtheano: {exc}; compiled functions run on the NumPy reference "
+                          "back end (mode='PY') instead of C. Install a C compiler (gcc or "
+                          "clang), or set mode='PY' to silence this warning.", RuntimeWarning,
+                          stacklevel=4)
+    return not _compiler_problem[0]
 
 
 class PyProgram:

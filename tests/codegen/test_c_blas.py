@@ -83,8 +83,7 @@ def close(got, want, label=""):
 def compiled_ops(f):
     """Names of the ops of `f` that run compiled code rather than their perform (`!=`:
     each attribute access makes a new bound method, so `is not` would always hold)."""
-    return sorted(type(node.op).__name__ for perform, node, _, _ in f.program.steps
-                  if perform != node.op.perform)
+    return sorted(type(node.op).__name__ for node in f.program.compiled_nodes())
 
 
 def check(inputs, output, args, mode=C_RAW, ref_mode=PY_RAW, expect=None):

@@ -5,13 +5,14 @@
  * Included by exactly one generated translation unit (codegen/c/blas.py),
  * which first defines ST_CBLAS_PREFIX, the prefix the library puts on every
  * CBLAS symbol (scipy_ for scipy-openblas32); its cblas.h comes from the
- * package's include directory. The typed kernels live in blas_typed.h,
- * instantiated here once per float type.
+ * package's include directory. Instantiated here once per float type: the
+ * products in blas_typed.h, and the node entries the program runner calls
+ * (runtime/st_node.h) in blas_node.h, `st_node_<op>_f64` and `_f32`.
  *
- * Every entry point takes byte strides (as NumPy reports them) and returns a
- * status: ST_BLAS_OK, or a reason for the caller to run the reference instead
- * (a size beyond BLAS's 32-bit integers, a misaligned operand) or to raise
- * MemoryError. Operands BLAS cannot read in place (no unit stride, negative or
+ * The products take byte strides (as NumPy reports them) and return a status: ST_BLAS_OK, or a
+ * reason to run the reference instead (a size beyond BLAS's 32-bit integers, a
+ * misaligned operand, no memory for a copy); a node entry turns the latter into
+ * ST_FALLBACK. Operands BLAS cannot read in place (no unit stride, negative or
  * zero strides) are copied into contiguous scratch memory; inputs are never
  * written.
  */
@@ -24,6 +25,8 @@
 #include <string.h>
 #include <math.h>
 #include <cblas.h>
+
+#include "st_node.h"
 
 #ifndef ST_CBLAS_PREFIX
 #error "define ST_CBLAS_PREFIX (the library's symbol prefix) before including blas.h"
@@ -90,20 +93,80 @@ static inline int st_blas_elem_strides(const void *p, size_t item, int ndim,
 
 static inline CBLAS_TRANSPOSE st_blas_trans(int trans) { return trans ? CblasTrans : CblasNoTrans; }
 
+/* -- what the node entries share -------------------------------------------- */
+
+/* The dtype of an operand, as a node's parameters give it (codegen/c/blas.py
+ * DTYPE_CODES); operands of another dtype than the result are cast to it. */
+enum {
+    ST_DT_F64, ST_DT_F32, ST_DT_BOOL, ST_DT_I8, ST_DT_I16, ST_DT_I32, ST_DT_I64,
+    ST_DT_U8, ST_DT_U16, ST_DT_U32, ST_DT_U64, ST_DT_COUNT
+};
+
+static int st_blas_status(int status) { return status == ST_BLAS_OK ? ST_OK : ST_FALLBACK; }
+
+/* NumPy's NPY_KEEPORDER, the memory order of a cast copy (`astype`): dimensions
+ * by decreasing absolute stride, ties in their own order; perm[0] outermost. */
+static void st_blas_keep_order(const st_tensor *t, int64_t *perm)
+{
+    int64_t i, j;
+    for (i = 0; i < t->ndim; i++) {
+        const int64_t d = i, s = t->strides[i] < 0 ? -t->strides[i] : t->strides[i];
+        for (j = i; j > 0; j--) {
+            const int64_t q = t->strides[perm[j - 1]];
+            if ((q < 0 ? -q : q) >= s) break;
+            perm[j] = perm[j - 1];
+        }
+        perm[j] = d;
+    }
+}
+
+/* NumPy's reshape without a copy, for the dimensions `dims` (count c, in this
+ * order) of t merged into one: 1 with its size and byte stride when they merge
+ * (each dimension of size > 1 steps by the size times the stride of the next
+ * such one), 0 when NumPy would copy. */
+static int st_blas_merge(const st_tensor *t, const int64_t *dims, int64_t c, int64_t *size,
+                         int64_t *stride)
+{
+    int64_t n = 1, last = -1, j;
+    for (j = 0; j < c; j++) {
+        const int64_t d = dims[j];
+        n *= t->shape[d];
+        if (t->shape[d] == 1) continue;
+        if (last >= 0 && t->strides[last] != t->shape[d] * t->strides[d]) return 0;
+        last = d;
+    }
+    *size = n;
+    *stride = last >= 0 ? t->strides[last] : 0;
+    return 1;
+}
+
+/* A dimension of the added term fits the product's `target` size: equal, or 1
+ * and declared broadcastable (bit d of `mask`). */
+static int st_blas_fits_term(int64_t size, int64_t target, int64_t mask, int d)
+{
+    return size == target || (size == 1 && ((mask >> d) & 1));
+}
+
 #define ST_R double
 #define ST_S(name) name##_f64
 #define ST_CB(name) ST_CBLAS(d##name)
+#define ST_CODE ST_DT_F64
 #include "blas_typed.h"
+#include "blas_node.h"
 #undef ST_R
 #undef ST_S
 #undef ST_CB
+#undef ST_CODE
 
 #define ST_R float
 #define ST_S(name) name##_f32
 #define ST_CB(name) ST_CBLAS(s##name)
+#define ST_CODE ST_DT_F32
 #include "blas_typed.h"
+#include "blas_node.h"
 #undef ST_R
 #undef ST_S
 #undef ST_CB
+#undef ST_CODE
 
 #endif /* SYMTHEANO_BLAS_H */

@@ -113,11 +113,11 @@ static int ST_S(st_blas_product)(int64_t m, int64_t n, int64_t k, const ST_R *a,
     return status;
 }
 
-/* -- entry points (byte strides in, status out) ------------------------------ */
+/* -- the products of the node entries (byte strides in, status out) ---------- */
 
-/* out (m x n, contiguous) = A @ B: Dot, TensorDot (reshaped to 2-d) and one
+/* out (m x n, contiguous) = A @ B: Dot, TensorDot (reshaped to 2-d) and each
  * matrix of a MatMul. A vector operand is a 1 x k or k x 1 matrix. */
-int ST_S(st_dot)(int64_t m, int64_t n, int64_t k, const char *a, int64_t ars, int64_t acs,
+static int ST_S(st_dot)(int64_t m, int64_t n, int64_t k, const char *a, int64_t ars, int64_t acs,
                  const char *b, int64_t brs, int64_t bcs, char *out)
 {
     int64_t sa[2], sb[2];
@@ -128,20 +128,6 @@ int ST_S(st_dot)(int64_t m, int64_t n, int64_t k, const char *a, int64_t ars, in
         return ST_BLAS_MISALIGNED;
     return ST_S(st_blas_product)(m, n, k, (const ST_R *)a, sa[0], sa[1], (const ST_R *)b,
                                  sb[0], sb[1], (ST_R *)out);
-}
-
-/* A stack of `count` products (MatMul): matrix i of A starts at byte offset
- * a_offsets[i] from `a`, and so on; out holds count contiguous m x n results. */
-int ST_S(st_dot_batch)(int64_t count, int64_t m, int64_t n, int64_t k, const char *a,
-                       const int64_t *a_offsets, int64_t ars, int64_t acs, const char *b,
-                       const int64_t *b_offsets, int64_t brs, int64_t bcs, char *out)
-{
-    for (int64_t i = 0; i < count; i++) {
-        int status = ST_S(st_dot)(m, n, k, a + a_offsets[i], ars, acs, b + b_offsets[i], brs,
-                                  bcs, out + i * m * n * (int64_t)sizeof(ST_R));
-        if (status != ST_BLAS_OK) return status;
-    }
-    return ST_BLAS_OK;
 }
 
 /* out = alpha * out + beta * C, C (c_rows x c_cols) broadcast to m x n: the
@@ -178,7 +164,7 @@ static int ST_S(st_blas_axpby)(int64_t m, int64_t n, ST_R alpha, ST_R *out, ST_R
 }
 
 /* Gemm: out (m x n, contiguous) = alpha * (A @ B) + beta * C. */
-int ST_S(st_gemm)(int64_t m, int64_t n, int64_t k, const char *a, int64_t ars, int64_t acs,
+static int ST_S(st_gemm)(int64_t m, int64_t n, int64_t k, const char *a, int64_t ars, int64_t acs,
                   const char *b, int64_t brs, int64_t bcs, const char *c, int64_t c_rows,
                   int64_t c_cols, int64_t crs, int64_t ccs, ST_R alpha, ST_R beta, char *out)
 {
@@ -188,7 +174,7 @@ int ST_S(st_gemm)(int64_t m, int64_t n, int64_t k, const char *a, int64_t ars, i
 }
 
 /* Gemv: out (m, contiguous) = alpha * (A @ x) + beta * y, y of length y_len (1 or m). */
-int ST_S(st_gemv)(int64_t m, int64_t k, const char *a, int64_t ars, int64_t acs,
+static int ST_S(st_gemv)(int64_t m, int64_t k, const char *a, int64_t ars, int64_t acs,
                   const char *x, int64_t xs, const char *y, int64_t y_len, int64_t ys,
                   ST_R alpha, ST_R beta, char *out)
 {
@@ -201,7 +187,7 @@ int ST_S(st_gemv)(int64_t m, int64_t k, const char *a, int64_t ars, int64_t acs,
  * broadcast. A loop, not BLAS's ger: the update is one pass over memory either
  * way, and this one rounds as the reference does (x*y, then alpha*, then A+),
  * where ger's alpha*x*y + A (fused on most CPUs) would not. */
-int ST_S(st_ger)(int64_t m, int64_t n, const char *a, int64_t a_rows, int64_t a_cols,
+static int ST_S(st_ger)(int64_t m, int64_t n, const char *a, int64_t a_rows, int64_t a_cols,
                  int64_t ars, int64_t acs, ST_R alpha, const char *x, int64_t xs,
                  const char *y, int64_t ys, char *out)
 {

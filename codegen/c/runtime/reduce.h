@@ -35,7 +35,7 @@
  * only ST_LEAF of them: such leaves then go to a binary counter (level j holds the
  * sum of 2^j leaves), so the error grows as log2 of the number of terms even along a
  * column or over many short rows, where NumPy's grows linearly. Products multiply one
- * after the other in the order given (reduce.py passes NumPy's), so intermediate
+ * after the other in the order given (reduce_node.h gives NumPy's), so intermediate
  * overflow to inf or underflow to 0 happens as there. max/min propagate NaN (a NaN
  * from the data); argmax/argmin return the first index of the extremum in C order, or
  * of the first NaN. Vectors are GCC/Clang vector extensions (16 bytes, 32 where AVX is

@@ -1,7 +1,8 @@
 /* symtheano's C runtime for generated kernels: fixed-width types and scalar
  * helpers whose results match the NumPy reference implementation (floor
  * division and modulo with Python's signs, NaN-propagating maximum/minimum,
- * integer division by zero giving 0, stable sigmoid and softplus).
+ * integer division by zero giving 0, integer powers, stable sigmoid and
+ * softplus; the special functions are in special.h, included at the end).
  *
  * Every generated kernel includes this file; its text is part of the cache key.
  */
@@ -117,5 +118,36 @@ static inline double st_softplus_f64(double x) {
     return (x > 0 ? x : 0.0) + log1p(exp(-fabs(x)));
 }
 static inline float st_softplus_f32(float x) { return (float)st_softplus_f64(x); }
+
+/* -- integer power: NumPy's wrap-around for b >= 0 (square and multiply modulo
+ *    2^64, exact modulo 2^bits); for b < 0 the truncated exact value, as
+ *    Pow.impl: 1 for a == 1, (-1)^b for a == -1, else 0 (also for a == 0) ---- */
+static inline uint64_t st_upow_(uint64_t a, uint64_t e) {
+    uint64_t r = 1;
+    while (e) {
+        if (e & 1) r *= a;
+        a *= a;
+        e >>= 1;
+    }
+    return r;
+}
+#define ST_INT_POW(T, NAME)                                                     \
+    static inline T st_pow_##NAME(T a, T b) {                                   \
+        if (b < 0) return a == 1 ? 1 : (a == -1 ? ((b & 1) ? -1 : 1) : 0);      \
+        return (T)st_upow_((uint64_t)a, (uint64_t)b);                           \
+    }
+#define ST_UINT_POW(T, NAME)                                                    \
+    static inline T st_pow_##NAME(T a, T b) { return (T)st_upow_(a, b); }
+ST_INT_POW(int8_t, i8)
+ST_INT_POW(int16_t, i16)
+ST_INT_POW(int32_t, i32)
+ST_INT_POW(int64_t, i64)
+ST_UINT_POW(uint8_t, u8)
+ST_UINT_POW(uint16_t, u16)
+ST_UINT_POW(uint32_t, u32)
+ST_UINT_POW(uint64_t, u64)
+
+/* -- special functions (erfinv, psi, erfcx, ...): see special.h ------------ */
+#include "special.h"
 
 #endif /* SYMTHEANO_RT_H */

@@ -1,0 +1,130 @@
+"""Programs: a rewritten graph turned into one list of instructions that the
+runner (vm/st_vm.c, loaded by vm.py) executes in a single native call.
+
+Every variable gets a slot. Each node, in topological order, becomes an
+instruction: the native entry of its compiled library when an emitter offers
+one (runtime/st_node.h), with the op's reference `perform` for the calls the
+entry declines; otherwise a compiled perform or the op's own, called from the
+runner. After each instruction the slots no later instruction reads and that
+are not outputs are released, so intermediates are freed as early as in
+Theano's VM with garbage collection on.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from symtheano.codegen.c import vm
+from symtheano.codegen.c.linker import c_perform, load_emitters, native_entry
+
+from symtheano.compile.mode import _add_node_note, _wrong_output
+from symtheano.graph.basic import Constant
+
+MAX_DIMS = 32  # ST_MAX_DIMS in runtime/st_node.h
+
+
+def _entries(nodes):
+    """native_entry of every node. Libraries missing from the cache compile
+    concurrently (one compiler process per core), and so does the runner."""
+    load_emitters()
+    workers = min(len(nodes), os.cpu_count() or 1)
+    if workers <= 1:
+        vm.module()
+        return [native_entry(n) for n in nodes]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        runner = pool.submit(vm.module)
+        entries = list(pool.map(native_entry, nodes))
+        runner.result()
+    return entries
+
+
+class NativeProgram:
+    """Runs a FunctionGraph in one call of an `st_vm.Program`."""
+
+    def __init__(self, fgraph):
+        self.fgraph = fgraph
+        self.nodes = fgraph.toposort()
+        slot = {}
+        for v in fgraph.inputs:
+            slot.setdefault(v, len(slot))
+        for node in self.nodes:
+            for v in node.inputs:
+                slot.setdefault(v, len(slot))
+            for v in node.outputs:
+                slot.setdefault(v, len(slot))
+        for v in fgraph.outputs:
+            slot.setdefault(v, len(slot))
+        keep = {slot[v] for v in fgraph.outputs}
+        last_reader = {}
+        for i, node in enumerate(self.nodes):
+            for v in node.inputs:
+                last_reader[slot[v]] = i
+            for v in node.outputs:
+                last_reader.setdefault(slot[v], i)  # never read: released at once
+        releases = [[] for _ in self.nodes]
+        for s, i in last_reader.items():
+            if s not in keep:
+                releases[i].append(s)
+
+        self.kinds = []  # per node: "native", "compiled" or "reference"
+        instructions = []
+        entries = _entries(self.nodes)
+        for i, node in enumerate(self.nodes):
+            entry = entries[i]
+            if entry is not None:
+                address, params = entry
+                perform = node.op.perform
+                self.kinds.append("native")
+            else:
+                address, params = 0, ()
+                compiled = c_perform(node)
+                perform = compiled or node.op.perform
+                self.kinds.append("compiled" if compiled else "reference")
+            instructions.append((
+                address, tuple(int(p) for p in params),
+                tuple(slot[v] for v in node.inputs), tuple(slot[v] for v in node.outputs),
+                tuple(np.dtype(v.dtype).num for v in node.outputs),
+                tuple(v.ndim for v in node.outputs), tuple(releases[i]), node, perform))
+        constants = tuple((s, v.data) for v, s in slot.items() if isinstance(v, Constant))
+        self._run = vm.module().Program(
+            len(slot), tuple(slot[v] for v in fgraph.inputs),
+            tuple(slot[v] for v in fgraph.outputs), constants, tuple(instructions),
+            self._annotate, self._wrong_output)
+
+    def __call__(self, input_values):
+        return self._run(input_values)
+
+    def direct_call(self, filter, single, types):
+        """The runner's whole-call entry `call(args)`: arguments that are arrays of
+        exactly the input's type (or Python floats for float64 scalars) are taken
+        as they are, others go through `filter(position, value)`; outputs that are
+        not private are copied. Returns NotImplemented for calls it leaves to the
+        caller (another number of arguments). None when the runner cannot take
+        these arguments (more than MAX_DIMS dimensions)."""
+        if any(t.ndim > MAX_DIMS for t in types):
+            return None
+        specs = [(np.dtype(t.dtype).num, t.ndim, tuple(-1 if n is None else n for n in t.shape))
+                 for t in types]
+        self._run.set_call(filter, single, specs)
+        return self._run.call
+
+    def _annotate(self, exc, index):
+        _add_node_note(exc, self.nodes[index])
+
+    def _wrong_output(self, index, k, value):
+        node = self.nodes[index]
+        _wrong_output(node, node.outputs[k], value)
+
+    def compiled_nodes(self):
+        """The nodes that run compiled code (natively or from Python)."""
+        return [n for n, kind in zip(self.nodes, self.kinds) if kind != "reference"]
+
+    def native_nodes(self):
+        """The nodes the runner calls natively."""
+        return [n for n, kind in zip(self.nodes, self.kinds) if kind == "native"]
+
+    def c_nodes(self):
+        """How many nodes run compiled code."""
+        return len(self.compiled_nodes())
