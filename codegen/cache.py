@@ -39,7 +39,6 @@ import contextlib
 import errno
 import hashlib
 import json
-import logging
 import os
 import re
 import secrets
@@ -52,7 +51,14 @@ import warnings
 from collections import namedtuple
 from pathlib import Path
 
-from .cache_keys import KEY_FORMAT, _check_json_value, cache_key, explain_key  # noqa: F401
+from .cache_keys import (  # noqa: F401  (re-export)
+    KEY_FORMAT,
+    _check_json_value,
+    cache_key,
+    debug_enabled,
+    explain_key,
+    logger,
+)
 from .cache_settings import (  # noqa: F401  (re-export)
     CACHE_DIR_ENV,
     DEFAULT_MAX_BYTES,
@@ -80,7 +86,6 @@ ENTRY_FORMAT = 1  # the layout of meta.json; an entry of another format is rebui
 
 CacheLockTimeout = LockTimeout
 
-_log = logging.getLogger(__name__)
 _META = "meta.json"
 _SUBDIRS = ("entries", "locks", "tmp", "quarantine")
 _KEY_RE = re.compile(r"[0-9a-f]{16,128}\Z")
@@ -321,7 +326,8 @@ class CompileCache:
                     self._touch(entry)
                     return entry
                 except _Bad as bad:
-                    _log.debug("cache miss for %s: %s", key[:16], bad.reason)
+                    if debug_enabled():
+                        logger().debug("cache miss for %s: %s", key[:16], bad.reason)
                     if bad.state != "missing":
                         self._quarantine(entry, key, bad)
                     if bad.state == "unsafe":
@@ -402,7 +408,7 @@ class CompileCache:
                 total -= entry.size
                 removed.append(entry.key)
         if removed:
-            _log.info("pruned %d compile-cache entries from %s", len(removed), self.root)
+            logger().info("pruned %d compile-cache entries from %s", len(removed), self.root)
         return removed
 
     def clear(self):
@@ -524,8 +530,8 @@ class CompileCache:
         except OSError as exc:
             raise _Unavailable(f"cannot move the bad compile-cache entry {entry} aside "
                                f"({exc.strerror}); it was: {bad.reason}") from exc
-        _log.warning("compile-cache entry %s failed verification (%s); moved to %s and rebuilding",
-                     entry, bad.reason, destination)
+        logger().warning("compile-cache entry %s failed verification (%s); moved to %s and "
+                         "rebuilding", entry, bad.reason, destination)
 
     def _build_and_publish(self, key, build, names, meta):
         tmp = self._subdir("tmp")
@@ -657,7 +663,8 @@ class CompileCache:
                     > self.max_bytes:
                 self.prune(keep=(keep,))
         except (OSError, CacheError) as exc:
-            _log.debug("automatic pruning of %s failed: %s", self.root, exc)
+            if debug_enabled():
+                logger().debug("automatic pruning of %s failed: %s", self.root, exc)
 
 
 # --- the default cache ------------------------------------------------------------------------

@@ -5,11 +5,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
+import sys
 
 KEY_FORMAT = 1  # the hashing scheme of cache_key
+LOGGER = "symtheano.codegen.cache"
 
-_log = logging.getLogger("symtheano.codegen.cache")
+
+def logger():
+    """The compile cache's logger (logging is imported on first need, not with the cache)."""
+    import logging
+
+    return logging.getLogger(LOGGER)
+
+
+def debug_enabled():
+    """Whether the cache logs at debug: never while logging is not even imported."""
+    logging = sys.modules.get("logging")
+    return logging is not None and logging.getLogger(LOGGER).isEnabledFor(logging.DEBUG)
 
 
 def _canonical_json(value):
@@ -64,8 +76,8 @@ def cache_key(parts):
     """sha256 hex over the named parts (see `explain_key`); logs each part's hash at debug."""
     hashes = explain_key(parts)
     key = hashlib.sha256(_canonical_json({"key_format": KEY_FORMAT, "parts": hashes})).hexdigest()
-    if _log.isEnabledFor(logging.DEBUG):
-        _log.debug("cache key %s from parts %s", key, json.dumps(hashes, sort_keys=True))
+    if debug_enabled():
+        logger().debug("cache key %s from parts %s", key, json.dumps(hashes, sort_keys=True))
     return key
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 CACHE_DIR_ENV = "SYMTHEANO_CACHE_DIR"
@@ -41,9 +42,22 @@ def default_cache_dir():
     chosen = os.environ.get(CACHE_DIR_ENV, "").strip()
     if chosen:
         return Path(os.path.abspath(os.path.expanduser(chosen)))
+    if sys.platform.startswith("linux") and not _android():
+        # What platformdirs answers on Linux (XDG_CACHE_HOME when absolute, else
+        # ~/.cache), without importing it: a few ms of every process's first compile.
+        base = os.environ.get("XDG_CACHE_HOME", "")
+        if not os.path.isabs(base):
+            base = os.path.expanduser("~/.cache")
+        return Path(base) / "symtheano"
     try:
         import platformdirs
     except ImportError:  # pragma: no cover - platformdirs is a dependency
         base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
         return Path(base) / "symtheano"
     return Path(platformdirs.user_cache_dir("symtheano", appauthor=False))
+
+
+def _android():
+    """Whether this is Android, where platformdirs has its own cache directory."""
+    return hasattr(sys, "getandroidapilevel") or (
+        os.environ.get("ANDROID_DATA") == "/data" and os.environ.get("ANDROID_ROOT") == "/system")

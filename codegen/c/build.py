@@ -32,6 +32,7 @@ import pathlib
 import platform
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -54,7 +55,25 @@ class CompilerUnavailable(RuntimeError):
     """No working C compiler was found."""
 
 
-@functools.cache
+def _once(fn):
+    """functools.cache for a function of no arguments, except that threads racing on
+    the first call wait for one run of `fn` instead of each running it. An exception
+    is not remembered (the next call tries again)."""
+    lock, result = threading.Lock(), []
+
+    @functools.wraps(fn)
+    def once():
+        if not result:
+            with lock:
+                if not result:
+                    result.append(fn())
+        return result[0]
+
+    once.cache_clear = result.clear
+    return once
+
+
+@_once
 def compiler():
     """(path, version line) of the C compiler: $CC, else cc/gcc/clang on PATH."""
     candidates = [os.environ["CC"]] if os.environ.get("CC") else ["cc", "gcc", "clang"]
@@ -79,14 +98,36 @@ def runtime_headers():
 
 def included_headers(source):
     """{file name: text} of the runtime headers `source` includes, directly or not."""
-    found, todo = {}, [source]
+    found, todo = {}, _INCLUDE.findall(source)
     while todo:
-        for name in _INCLUDE.findall(todo.pop()):
-            path = RUNTIME_DIR / name
-            if name not in found and path.is_file():
-                found[name] = path.read_text()
-                todo.append(found[name])
+        name = todo.pop()
+        if name not in found:
+            header = _header(name)
+            if header is not None:
+                found[name] = header[0]
+                todo += header[1]
     return dict(sorted(found.items()))
+
+
+_headers = {}  # (name, stat identity) -> (text, names it includes)
+
+
+def _header(name):
+    """(text, included names) of runtime header `name`, or None when there is none.
+    Read and scanned once per process while the file's size, mtime and inode stay."""
+    path = RUNTIME_DIR / name
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    k = (name, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+    found = _headers.get(k)
+    if found is None:
+        text = path.read_text()
+        found = _headers[k] = (text, tuple(_INCLUDE.findall(text)))
+    return found
 
 
 def _header_args(headers):
@@ -303,7 +344,7 @@ def _mvec_names():
     return frozenset(names)
 
 
-@functools.cache
+@_once
 def features():
     """The Features of this machine's toolchain (probed once per process, cached on disk)."""
     try:

@@ -406,7 +406,62 @@ def useless_fill(fgraph, node):
     return None
 
 
-STAGE.register(useless_fill)
+def same_value(u, w, depth=16):
+    """Do u and w compute the same value: one variable, equal constants, or equal ops
+    of inputs that compute the same values? (Shape arithmetic that infer_shape
+    rebuilds afresh is equal this way before merge has seen it.)"""
+    if u is w:
+        return True
+    if depth == 0 or u.type != w.type:
+        return False
+    if isinstance(u, Constant) or isinstance(w, Constant):
+        return (isinstance(u, Constant) and isinstance(w, Constant)
+                and np.array_equal(u.data, w.data))
+    a, b = u.owner, w.owner
+    if a is None or b is None or a.op != b.op or len(a.inputs) != len(b.inputs):
+        return False
+    return a.outputs.index(u) == b.outputs.index(w) and all(
+        same_value(p, q, depth - 1) for p, q in zip(a.inputs, b.inputs))
+
+
+def _size_matches(size, x, d, depth=8):
+    """Is the scalar `size` provably the size of dimension d of x: x's static size,
+    shape_i(x, d), or equal to x's inferred size (followed through the shapes of
+    the variables it is computed from)?"""
+    if _is_size_of(size, x, d):
+        return True
+    entries = inferred_shape(x) if depth > 0 else None
+    if entries is None:
+        return False
+    entry = entries[d]
+    if same_value(size, entry):
+        return True
+    owner = entry.owner
+    return (owner is not None and isinstance(owner.op, ShapeI)
+            and _size_matches(size, owner.inputs[0], owner.op.i, depth - 1))
+
+
+@node_rewriter([Elemwise])
+def alloc_in_elemwise(fgraph, node):
+    """elemwise(alloc(v, *shape), b) -> elemwise(v, b) when another input b has that
+    shape already: the allocated array only repeated v (the vector of ones a sum's
+    gradient starts from, multiplied into every term)"""
+    ndim = node.outputs[0].ndim
+    for k, a in enumerate(node.inputs):
+        if a.owner is None or not isinstance(a.owner.op, Alloc) or a.ndim != ndim:
+            continue
+        value, *dims = a.owner.inputs
+        for j, b in enumerate(node.inputs):
+            if j != k and b.ndim == ndim and all(
+                    _size_matches(size, b, d) for d, size in enumerate(dims)):
+                inputs = list(node.inputs)
+                inputs[k] = dimshuffle(value, ["x"] * (ndim - value.ndim)
+                                       + list(range(value.ndim)))
+                return [Elemwise(node.op.scalar_op)(*inputs)]
+    return None
+
+
+STAGE.register(useless_fill, alloc_in_elemwise)
 STAGE.register(sub_self, collect_constants, merge_dimshuffles, lift_dimshuffle,
                useless_dimshuffle, useless_reshape, reshape_of_reshape, useless_alloc,
                shape_of_computed, shape_of_computed_vector, useless_subtensor, useless_cast,

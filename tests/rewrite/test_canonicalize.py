@@ -607,3 +607,24 @@ def test_useless_fill_drops_the_cost_from_its_gradient():
     g = th.function([m], T.fill(m, 2.0))
     assert not g.rewrite_report().counts.get("useless_fill")
     np.testing.assert_array_equal(g(np.zeros((2, 3))), np.full((2, 3), 2.0))
+
+
+def test_alloc_of_a_known_shape_is_not_materialised_in_elementwise_ops():
+    # grad(sum(f(x))) starts from alloc(1, *x.shape) multiplied into the terms: when
+    # another operand has that shape already, the ones are a broadcast constant.
+    x, y = T.dmatrices("x", "y")
+    cost = T.sum(T.exp(x) * y)
+    f = compiled([x, y], T.grad(cost, x))
+    assert fired(f, "alloc_in_elemwise") >= 1
+    assert not [n for n in f.fgraph.apply_nodes if isinstance(n.op, Alloc)]
+    xv, yv = RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4))
+    np.testing.assert_allclose(f(xv, yv), np.exp(xv) * yv, rtol=1e-15)
+    # An alloc whose size no other operand is known to have stays, so a size
+    # mismatch still raises.
+    n = T.lscalar("n")
+    v = T.dvector("v")
+    g = compiled([v, n], T.alloc(np.float64(2.0), n) * v)
+    assert [node for node in g.fgraph.apply_nodes if isinstance(node.op, Alloc)]
+    np.testing.assert_array_equal(g(np.ones(3), 3), np.full(3, 2.0))
+    with pytest.raises(ValueError):
+        g(np.ones(3), 4)
