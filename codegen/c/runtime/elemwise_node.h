@@ -27,23 +27,7 @@ int st_node(st_ctx *ctx, const st_tensor *in, int64_t n_in, st_tensor *out)
     int64_t shape[ST_MAX_DIMS];
     int64_t d, k, m, size = 1;
     if (ndim > ST_MAX_DIMS || ctx->n_params != 2 + n_in) return ST_FALLBACK;
-    for (d = 0; d < ndim; d++) shape[d] = 1;
-    for (k = 0; k < n_in; k++) {
-        const int64_t off = ndim - in[k].ndim;
-        if (off < 0) return ST_FALLBACK;
-        for (d = 0; d < in[k].ndim; d++) {
-            const int64_t n = in[k].shape[d];
-            if (n == 1) continue;
-            if (shape[off + d] == 1) shape[off + d] = n;
-            else if (shape[off + d] != n) return ST_FALLBACK;
-        }
-    }
-    for (k = 0; k < n_in; k++) {
-        const int64_t off = ndim - in[k].ndim;
-        for (d = 0; d < in[k].ndim; d++)
-            if (in[k].shape[d] != shape[off + d] && !((prm[2 + k] >> d) & 1))
-                return ST_FALLBACK;   /* broadcast without being declared so */
-    }
+    if (!st_broadcast(in, n_in, ndim, prm + 2, shape)) return ST_FALLBACK;
     int same = 0;
     if (inplace >= 0 && in[inplace].ndim == ndim) {
         same = 1;

@@ -98,25 +98,12 @@ int st_node(st_ctx *ctx, const st_tensor *in, int64_t n_in, st_tensor *out)
     int64_t d, k, n_kept = 0, n_axes = 0;
     if (n_in != ST_N_IN || ctx->n_params != 3 + n_in || ndim < 0 || ndim > ST_MAX_DIMS)
         return ST_FALLBACK;
-    for (d = 0; d < ndim; d++) shape[d] = 1;
-    for (k = 0; k < n_in; k++) {
-        const int64_t off = ndim - in[k].ndim;
-        if (off < 0) return ST_FALLBACK;
-        for (d = 0; d < in[k].ndim; d++) {
-            const int64_t n = in[k].shape[d];
-            if (n == 1) continue;
-            if (shape[off + d] == 1) shape[off + d] = n;
-            else if (shape[off + d] != n) return ST_FALLBACK;
-        }
-    }
+    if (!st_broadcast(in, n_in, ndim, prm + 3, shape)) return ST_FALLBACK;
     for (k = 0; k < n_in; k++) {
         const int64_t off = ndim - in[k].ndim;
         for (d = 0; d < ndim; d++) full[k][d] = 0;
-        for (d = 0; d < in[k].ndim; d++) {
-            if (in[k].shape[d] != shape[off + d] && !((prm[3 + k] >> d) & 1))
-                return ST_FALLBACK;   /* broadcast without being declared so */
+        for (d = 0; d < in[k].ndim; d++)
             full[k][off + d] = in[k].shape[d] == 1 ? 0 : in[k].strides[d];
-        }
     }
     for (d = 0; d < ndim; d++) {
         if (shape[d] == 0) return ST_FALLBACK;  /* the reference's identity or error */

@@ -54,4 +54,31 @@ struct st_ctx {
 
 typedef int (*st_node_fn)(st_ctx *ctx, const st_tensor *in, int64_t n_in, st_tensor *out);
 
+/* The shape of in[0..n_in) broadcast together, aligned on the right, into `ndim`
+ * dimensions (written to `shape`); 0 when the sizes cannot broadcast or a size-1
+ * dimension broadcasts without being declared so (bit d of masks[k]: input k
+ * declared its dimension d broadcastable), which the reference reports. */
+static inline int st_broadcast(const st_tensor *in, int64_t n_in, int64_t ndim,
+                               const int64_t *masks, int64_t *shape)
+{
+    int64_t d, k;
+    for (d = 0; d < ndim; d++) shape[d] = 1;
+    for (k = 0; k < n_in; k++) {
+        const int64_t off = ndim - in[k].ndim;
+        if (off < 0) return 0;
+        for (d = 0; d < in[k].ndim; d++) {
+            const int64_t n = in[k].shape[d];
+            if (n == 1) continue;
+            if (shape[off + d] == 1) shape[off + d] = n;
+            else if (shape[off + d] != n) return 0;
+        }
+    }
+    for (k = 0; k < n_in; k++) {
+        const int64_t off = ndim - in[k].ndim;
+        for (d = 0; d < in[k].ndim; d++)
+            if (in[k].shape[d] != shape[off + d] && !((masks[k] >> d) & 1)) return 0;
+    }
+    return 1;
+}
+
 #endif /* SYMTHEANO_NODE_H */
