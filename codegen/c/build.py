@@ -254,24 +254,8 @@ Features = collections.namedtuple("Features", "openmp vector mvec")
 Features.__doc__ = """openmp: kernels can use OpenMP; vector: the AVX2/libmvec path can be built;
 mvec: the libm names (exp, log1p, ...) whose libmvec AVX2 variants exist in both widths."""
 
-_OPENMP_PROBE = """#include <omp.h>
-int st_probe(void)
-{
-    int n = 0;
-#pragma omp parallel num_threads(2) reduction(+ : n)
-    n += 1;
-    return n + 10 * omp_get_max_threads();
-}
-"""
-_VECTOR_PROBE = """#define ST_VECMATH_LEAN
-#include "vecmath.h"
-int st_probe_cpu(void) { return st_cpu_has_vec(); }
-ST_VTARGET void st_probe(double *x, float *y)
-{
-    st_vstore_f64(x, st_vexp_f64(st_vload_f64(x)));
-    st_vstore_f32(y, st_vexp_f32(st_vload_f32(y)));
-}
-"""
+# The probes are real C files beside the runtime headers.
+PROBE_DIR = RUNTIME_DIR / "probes"
 # libmvec functions of vecmath.h (libm names); 2: two arguments
 MVEC_FUNCTIONS = {"exp": 1, "exp2": 1, "expm1": 1, "log": 1, "log2": 1, "log10": 1, "log1p": 1,
                   "sin": 1, "cos": 1, "tan": 1, "asin": 1, "acos": 1, "atan": 1, "sinh": 1,
@@ -351,12 +335,14 @@ def features():
         compiler()
     except CompilerUnavailable:
         return Features(False, False, frozenset())
-    openmp = _probe("openmp", _OPENMP_PROBE, ("-fopenmp",), (), _check_openmp)
+    openmp = _probe("openmp", (PROBE_DIR / "openmp.c").read_text(), ("-fopenmp",), (),
+                    _check_openmp)
     vector, mvec = False, frozenset()
     if platform.machine().lower() in ("x86_64", "amd64") and sys.platform.startswith("linux"):
         mvec = _mvec_names()
         if "exp" in mvec:
-            vector = _probe("avx2-libmvec", _VECTOR_PROBE, (), (), _check_vector)
+            vector = _probe("avx2-libmvec", (PROBE_DIR / "vector.c").read_text(), (), (),
+                            _check_vector)
     return Features(openmp, vector, mvec if vector else frozenset())
 
 

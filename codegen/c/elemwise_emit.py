@@ -6,14 +6,12 @@ the program runner calls: broadcasting, the output, the merged loop layout.
 
 from __future__ import annotations
 
-import numpy as np
-from symtheano.codegen.c import build, elemwise
+from symtheano.codegen.c import build, elemwise, node_call
 from symtheano.codegen.c.linker import emitter, native_emitter
 
-from symtheano.tensor.composite import Composite, check_broadcast
+from symtheano.tensor.composite import Composite
 from symtheano.tensor.elemwise import Elemwise
 
-NODE_CDEF = "int st_node(void *ctx, void *inputs, int64_t n_in, void *outputs);"
 MAX_DIMS = 32  # ST_MAX_DIMS in runtime/st_node.h
 
 
@@ -34,15 +32,6 @@ def source_of(composite):
     a step has no C."""
     source = elemwise.render_composite(composite)
     return None if source is None else source + '\n#include "elemwise_node.h"\n'
-
-
-def library(composite):
-    """(ffi, lib) of the compiled kernel of `composite`, or None when a step has no C."""
-    source = source_of(composite)
-    if source is None:
-        return None
-    return build.load(source, elemwise.CDEF + "\n" + NODE_CDEF,
-                      description=f"elementwise {composite.label()}")
 
 
 def broadcast_masks(node):
@@ -67,27 +56,7 @@ def elementwise_entry(node):
 
 @emitter
 def elementwise(node):
-    composite = as_composite(node)
-    if composite is None:
-        return None
-    found = library(composite)
-    if found is None:
-        return None
-    ffi, lib = found
-    kernel = lib.st_kernel
-    dtype = node.outputs[0].dtype
-    inplace = composite.inplace
-    ndim = node.outputs[0].ndim
-
-    def perform(node, inputs, output_storage):
-        shape = check_broadcast(composite, node, inputs)
-        if len(shape) < ndim:  # inputs of lower rank are left-padded, as in the reference
-            shape = (1,) * (ndim - len(shape)) + tuple(shape)
-        if inplace is not None and inputs[inplace].shape == shape:
-            out = inputs[inplace]
-        else:
-            out = np.empty(shape, dtype=dtype)
-        elemwise.run(kernel, ffi, inputs, out)
-        output_storage[0][0] = out
-
-    return perform
+    """The same entry called from Python (no runner, or mode="DEBUG"): broadcasting
+    and the loop layout stay in elemwise_node.h."""
+    entry = elementwise_entry(node)
+    return None if entry is None else node_call.entry_perform(node, *entry)

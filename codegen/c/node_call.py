@@ -25,24 +25,15 @@ import numpy as np
 MAX_DIMS = 32  # ST_MAX_DIMS
 OK, FALLBACK, ERROR = 0, 1, -1
 
-_CDEF = """
-typedef struct {
-    char *data;
-    int64_t ndim;
-    int64_t shape[32];
-    int64_t strides[32];
-} st_tensor;
-typedef struct st_ctx st_ctx;
-struct st_ctx {
-    int (*alloc)(st_ctx *ctx, int64_t k, int64_t ndim, const int64_t *shape, st_tensor *out);
-    int (*reuse)(st_ctx *ctx, int64_t k, int64_t j, st_tensor *out);
-    int (*view)(st_ctx *ctx, int64_t k, int64_t j, const st_tensor *view);
-    const int64_t *params;
-    int64_t n_params;
-};
-typedef struct { st_ctx base; void *call; } st_py_ctx;
-typedef int (*st_node_fn)(st_ctx *ctx, const st_tensor *in, int64_t n_in, st_tensor *out);
-"""
+def _cdef():
+    """The node ABI as cffi declarations: the marked part of runtime/st_node.h (with
+    ST_MAX_DIMS spelled out), and the context the callbacks of this module see."""
+    from symtheano.codegen.c.build import RUNTIME_DIR
+
+    text = (RUNTIME_DIR / "st_node.h").read_text()
+    abi = text.split("/* -- cffi: begin")[1].split("*/", 1)[1].split("/* -- cffi: end")[0]
+    return (abi.replace("ST_MAX_DIMS", str(MAX_DIMS))
+            + "typedef struct { st_ctx base; void *call; } st_py_ctx;\n")
 
 
 class _Call:
@@ -71,7 +62,7 @@ def _runtime():
     from cffi import FFI
 
     ffi = FFI()
-    ffi.cdef(_CDEF)
+    ffi.cdef(_cdef())
 
     def state(ctx):
         return ffi.from_handle(ffi.cast("st_py_ctx *", ctx).call)

@@ -32,6 +32,7 @@
 #define ST_FALLBACK 1
 #define ST_ERROR -1
 
+/* -- cffi: begin (codegen/c/node_call.py declares what lies between these lines) */
 typedef struct {
     char *data;
     int64_t ndim;
@@ -53,6 +54,7 @@ struct st_ctx {
 };
 
 typedef int (*st_node_fn)(st_ctx *ctx, const st_tensor *in, int64_t n_in, st_tensor *out);
+/* -- cffi: end */
 
 /* The shape of in[0..n_in) broadcast together, aligned on the right, into `ndim`
  * dimensions (written to `shape`); 0 when the sizes cannot broadcast or a size-1
