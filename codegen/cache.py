@@ -122,10 +122,10 @@ class _Bad(Exception):
         self.state, self.reason = state, reason
 
 
-def _open_checked(path):
+def _open_checked(path, owners=None):
     """(fd, stat) of a private regular file of an entry; `_Bad` otherwise."""
     try:
-        return open_private(path)
+        return open_private(path, owners)
     except FileNotFoundError:
         raise _Bad("corrupt", f"{path} is missing") from None
     except Untrusted as exc:
@@ -141,8 +141,8 @@ def _sha256_fd(fd):
     return digest.hexdigest()
 
 
-def _read_meta(entry, key):
-    fd, st = _open_checked(entry / _META)
+def _read_meta(entry, key, owners=None):
+    fd, st = _open_checked(entry / _META, owners)
     try:
         if st.st_size > _MAX_META_BYTES:
             raise _Bad("corrupt", f"{entry / _META} is implausibly large ({st.st_size} bytes)")
@@ -165,23 +165,24 @@ def _read_meta(entry, key):
     return doc
 
 
-def _verify_entry(entry, key, names):
-    """Raise `_Bad` unless `entry` is a complete, intact, private entry for `key`."""
+def _verify_entry(entry, key, names, owners=None):
+    """Raise `_Bad` unless `entry` is a complete, intact, private entry for `key`
+    (`owners`: see locks.untrusted_reason)."""
     try:
         st = os.lstat(entry)
     except FileNotFoundError:
         raise _Bad("missing", f"{entry} does not exist") from None
     if not stat.S_ISLNK(st.st_mode) and not stat.S_ISDIR(st.st_mode):
         raise _Bad("corrupt", f"{entry} is not a directory")
-    problem = untrusted_reason(st, entry, "dir")
+    problem = untrusted_reason(st, entry, "dir", owners)
     if problem:
         raise _Bad("unsafe", problem)
-    files = _read_meta(entry, key)["files"]
+    files = _read_meta(entry, key, owners)["files"]
     absent = [n for n in names if n not in files]
     if absent:
         raise _Bad("corrupt", f"{entry} is incomplete: no {', '.join(absent)}")
     for name, record in files.items():
-        fd, st = _open_checked(entry / name)
+        fd, st = _open_checked(entry / name, owners)
         try:
             if st.st_size != record["size"]:
                 raise _Bad("corrupt", f"{entry / name} has {st.st_size} bytes, "
@@ -340,6 +341,17 @@ class CompileCache:
             return self._refuse(f"refused a compile-cache entry: {unsafe}", key, build, names)
         self._auto_prune(keep=key)
         return entry
+
+    def lookup(self, key, files=()):
+        """The directory of a published, verified entry for `key` holding `files`, or
+        None. Never builds, never waits for a lock and never creates the cache: a
+        caller that finds nothing decides what to build (get_or_build). An entry
+        that fails verification is left alone here; get_or_build quarantines it."""
+        names = self._check_request(key, files)
+        if not os.path.lexists(self.root) or self.problem():
+            return None
+        entry = self.root / "entries" / key
+        return entry if self._is_valid(entry, key, names) else None
 
     def problem(self):
         """Why this cache would not be used right now, or None (does not create it)."""
@@ -665,6 +677,31 @@ class CompileCache:
         except (OSError, CacheError) as exc:
             if debug_enabled():
                 logger().debug("automatic pruning of %s failed: %s", self.root, exc)
+
+
+def bundled_entry(root, key, files=()):
+    """The entry for `key` in a read-only bundle of entries built when the package
+    was installed (`root`/entries/<key>, the layout of a cache), or None.
+
+    The bundle is part of the installed package: it may belong to this user or
+    to root (like the package's Python files), but nothing in it may be a symlink
+    or writable by group or others, and every file must match the size and
+    sha256 in its meta.json, as for a cache hit. A bundle is never written to."""
+    if not isinstance(key, str) or not _KEY_RE.match(key):
+        return None
+    entry = Path(root) / "entries" / key
+    owners = {0, os.geteuid()} if hasattr(os, "geteuid") else None
+    try:
+        for folder in (Path(root), Path(root) / "entries"):  # nobody else may swap entries
+            problem = untrusted_reason(os.lstat(folder), folder, "dir", owners)
+            if problem:
+                raise _Bad("unsafe", problem)
+        _verify_entry(entry, key, tuple(files), owners)
+    except (_Bad, OSError) as exc:
+        if debug_enabled() and not (isinstance(exc, _Bad) and exc.state == "missing"):
+            logger().debug("bundled entry %s not used: %s", key[:16], exc)
+        return None
+    return entry
 
 
 # --- the default cache ------------------------------------------------------------------------

@@ -61,15 +61,40 @@ def explain_key(parts):
     for name, value in parts.items():
         if not isinstance(name, str):
             raise TypeError(f"cache_key part names must be str, got {name!r}")
-        if isinstance(value, str):
-            data = b"s:" + value.encode("utf-8", "surrogatepass")
-        elif isinstance(value, (bytes, bytearray, memoryview)):
-            data = b"b:" + bytes(value)
-        else:
-            _check_json_value(value, f"cache_key part {name!r}")
-            data = b"j:" + _canonical_json(value)
-        hashes[name] = hashlib.sha256(data).hexdigest()
+        memo = _memo_key(value)
+        found = _part_hashes.get(memo) if memo is not None else None
+        if found is None:
+            if isinstance(value, str):
+                data = b"s:" + value.encode("utf-8", "surrogatepass")
+            elif isinstance(value, (bytes, bytearray, memoryview)):
+                data = b"b:" + bytes(value)
+            else:
+                _check_json_value(value, f"cache_key part {name!r}")
+                data = b"j:" + _canonical_json(value)
+            found = hashlib.sha256(data).hexdigest()
+            if memo is not None:
+                if len(_part_hashes) >= _MEMO_SIZE:
+                    _part_hashes.clear()
+                _part_hashes[memo] = found
+        hashes[name] = found
     return hashes
+
+
+# Hashes of large str parts and of {str: str} parts (a source's runtime headers, ~65 KB
+# of JSON each time), remembered by value: the texts are the same objects from call to
+# call, so the lookup costs a dict probe rather than encoding and hashing them again.
+_part_hashes = {}
+_MEMO_SIZE = 512
+_MEMO_MIN = 4096  # smaller parts hash faster than they would be looked up
+
+
+def _memo_key(value):
+    if type(value) is str:
+        return ("s", value) if len(value) >= _MEMO_MIN else None
+    if type(value) is dict and all(type(k) is str and type(v) is str for k, v in value.items()):
+        if sum(map(len, value.values())) >= _MEMO_MIN:
+            return ("d", tuple(sorted(value.items())))
+    return None
 
 
 def cache_key(parts):

@@ -222,8 +222,11 @@ class Untrusted(Exception):
     """A path that someone else could have written; the message names it and says why."""
 
 
-def untrusted_reason(st, path, kind):
-    """Why an lstat result is not ours alone to write, or None (kind: "dir" or "file")."""
+def untrusted_reason(st, path, kind, owners=None):
+    """Why an lstat result is not ours alone to write, or None (kind: "dir" or "file").
+
+    `owners`: the uids that may own it (default: this user only); the package's own
+    bundled libraries may also belong to root, like the rest of an installed package."""
     if stat.S_ISLNK(st.st_mode):
         return f"{path} is a symbolic link"
     if kind == "dir" and not stat.S_ISDIR(st.st_mode):
@@ -232,7 +235,7 @@ def untrusted_reason(st, path, kind):
         return f"{path} is not a regular file"
     if _POSIX:
         uid = os.geteuid()
-        if st.st_uid != uid:
+        if st.st_uid != uid and (owners is None or st.st_uid not in owners):
             return f"{path} is owned by uid {st.st_uid}, not by this user (uid {uid})"
         if st.st_mode & 0o022:
             return (f"{path} is writable by other users "
@@ -276,7 +279,7 @@ def directory_problem(root, subdirs=()):
     return None
 
 
-def open_private(path):
+def open_private(path, owners=None):
     """(fd, fstat) of the regular file `path`, ours alone, opened without following a symlink.
 
     Checking the open descriptor rather than the path leaves no window for a
@@ -289,14 +292,14 @@ def open_private(path):
         raise
     except OSError as exc:
         try:  # unreadable because it is a link or someone else's: say so
-            problem = untrusted_reason(os.lstat(path), path, "file")
+            problem = untrusted_reason(os.lstat(path), path, "file", owners)
         except OSError:
             problem = None
         if problem:
             raise Untrusted(problem) from None
         raise exc
     st = os.fstat(fd)
-    problem = untrusted_reason(st, path, "file")
+    problem = untrusted_reason(st, path, "file", owners)
     if problem:
         os.close(fd)
         raise Untrusted(problem)

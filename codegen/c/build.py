@@ -24,21 +24,23 @@ the cell follows `config.openmp_threads` as it changes.
 from __future__ import annotations
 
 import collections
+import contextlib
 import ctypes
 import functools
 import json
 import os
 import pathlib
-import platform
 import re
 import shutil
 import stat
 import subprocess
 import sys
-import sysconfig
 import threading
 
 RUNTIME_DIR = pathlib.Path(__file__).resolve().parent / "runtime"
+# Entries built when the package was installed (setup.py, prebuild.py): the libraries
+# every function shares and the toolchain probes, in the layout of a cache.
+BUNDLE_DIR = pathlib.Path(__file__).resolve().parent / "prebuilt"
 # No -ffast-math: results must keep NaN/inf and IEEE rounding. -fwrapv gives
 # signed integers NumPy's wrap-around; -ffp-contract=off forbids fusing a * b + c.
 FLAGS = ("-O3", "-fPIC", "-shared", "-std=gnu11", "-fwrapv", "-fno-math-errno",
@@ -53,6 +55,60 @@ _INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
 
 class CompilerUnavailable(RuntimeError):
     """No working C compiler was found."""
+
+
+class NotCached(Exception):
+    """Raised inside `cached_only()` by a library or probe that neither the bundle
+    nor the cache holds: `key` is what would be built, `what` describes it."""
+
+    def __init__(self, key, what):
+        super().__init__(f"{what} ({key[:16]}) is not compiled yet")
+        self.key, self.what = key, what
+
+
+_mode = threading.local()
+
+
+@contextlib.contextmanager
+def cached_only():
+    """In this thread, take libraries and probe results from the bundle or the cache
+    only: anything missing raises NotCached instead of being compiled. Lets a
+    caller look up a whole function's libraries cheaply and then compile just
+    the missing ones, each once, in parallel (program._entries)."""
+    old = getattr(_mode, "cached_only", False)
+    _mode.cached_only = True
+    try:
+        yield
+    finally:
+        _mode.cached_only = old
+
+
+@functools.cache
+def _bundle_exists():
+    """Whether the package has a bundle (SYMTHEANO_BUNDLE=0 ignores it: prebuild.py
+    and tests that measure compiling)."""
+    if os.environ.get("SYMTHEANO_BUNDLE", "").strip() == "0":
+        return False
+    return (BUNDLE_DIR / "entries").is_dir()
+
+
+def fetch(key, build, files, meta, build_missing=False):
+    """The directory holding `files` for `key`: the bundled entry when the package
+    shipped one, else the cache's (built by `build(directory)` when missing, or
+    NotCached inside `cached_only()` unless `build_missing`)."""
+    from symtheano.codegen.cache import bundled_entry, default_cache
+
+    if _bundle_exists():
+        entry = bundled_entry(BUNDLE_DIR, key, files)
+        if entry is not None:
+            return entry
+    cache = default_cache()
+    if getattr(_mode, "cached_only", False) and not build_missing:
+        entry = cache.lookup(key, files)
+        if entry is None:
+            raise NotCached(key, meta.get("description", "a library"))
+        return entry
+    return cache.get_or_build(key, build, files=files, meta=meta)
 
 
 def _once(fn):
@@ -81,14 +137,51 @@ def compiler():
         path = shutil.which(name)
         if not path:
             continue
-        try:
-            out = subprocess.run([path, "--version"], capture_output=True, text=True,
-                                 timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if out.returncode == 0:
-            return path, out.stdout.splitlines()[0] if out.stdout else name
+        version = _version_line(path, name)
+        if version is not None:
+            return path, version
     raise CompilerUnavailable("no C compiler found (looked for $CC, cc, gcc, clang)")
+
+
+def _run_version(path, name):
+    """The first line of `path --version`, or None when it does not run."""
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.splitlines()[0] if out.stdout else name
+
+
+def _write_version(path, name, directory):
+    version = _run_version(path, name)
+    pathlib.Path(directory, "version.json").write_text(json.dumps({"version": version}))
+
+
+def _version_line(path, name):
+    """`path --version`'s first line, remembered in the cache under the identity of
+    the executable (its path, its target, size, times and inode), so that a warm
+    process does not start the compiler just to ask (~3 ms). A replaced or
+    upgraded compiler has another identity, hence asks again."""
+    try:
+        real = os.path.realpath(path)
+        st = os.stat(real)
+        identity = (f"{path} -> {real} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} "
+                    f"{st.st_dev} {st.st_ino}")
+    except OSError:
+        return _run_version(path, name)
+    try:
+        from symtheano.codegen.cache import cache_key
+
+        entry = fetch(cache_key({"compiler-identity": identity, "name": name}),
+                      functools.partial(_write_version, path, name), files=("version.json",),
+                      meta={"description": f"compiler version: {path}", "kind": "c-compiler"},
+                      build_missing=True)
+        version = json.loads((pathlib.Path(entry) / "version.json").read_text())["version"]
+    except (OSError, ValueError, KeyError, RuntimeError):
+        return _run_version(path, name)
+    return version if isinstance(version, str) or version is None else _run_version(path, name)
 
 
 def runtime_headers():
@@ -156,13 +249,51 @@ def key_parts(source, extra_args=()):
         "compiler": f"{version} ({path})",
         # only sources whose headers add flags get a different "flags" part
         "flags": " ".join(FLAGS + flags + links),
-        "platform": f"{sys.platform} {platform.machine()}",
-        "python_abi": sysconfig.get_config_var("SOABI") or "",
+        "platform": f"{sys.platform} {_machine()}",
+        "python_abi": _soabi(),
         "package_version": __version__,
     }
     if extra_args:  # only when given, so that other kernels keep their keys
         parts["extra_args"] = " ".join(extra_args)
     return parts
+
+
+@functools.cache
+def _machine():
+    """platform.machine() without importing platform (~2 ms of a warm compile)."""
+    try:
+        return os.uname().machine
+    except AttributeError:  # pragma: no cover - Windows
+        import platform
+
+        return platform.machine()
+
+
+@functools.cache
+def _soabi():
+    """sysconfig's SOABI ("cpython-311-x86_64-linux-gnu"), read from the extension
+    suffix where it is spelled the same, without loading sysconfig's data."""
+    import importlib.machinery
+
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    if suffix.startswith(".cpython-") and suffix.endswith(".so"):
+        return suffix[1:-3]
+    import sysconfig
+
+    return sysconfig.get_config_var("SOABI") or ""
+
+
+def _libc():
+    """platform.libc_ver() joined ("glibc 2.36"), from confstr when it answers."""
+    try:
+        found = os.confstr("CS_GNU_LIBC_VERSION")
+    except (AttributeError, ValueError, OSError):
+        found = None
+    if found and len(found.split()) == 2:
+        return found
+    import platform
+
+    return " ".join(platform.libc_ver())
 
 
 def compile_library(source, directory, extra_args=(), flags=()):
@@ -202,13 +333,12 @@ def library_path(source, extra_args=(), description=""):
     with lock:
         path = _paths.get(k)
         if path is None:
-            from symtheano.codegen.cache import cache_key, default_cache
+            from symtheano.codegen.cache import cache_key
 
             key = cache_key(key_parts(source, k[1]))
-            entry = default_cache().get_or_build(
-                key, functools.partial(compile_library, source, extra_args=k[1]),
-                files=(LIBRARY_FILE,),
-                meta={"description": description[:120], "kind": "c-kernel"})
+            entry = fetch(key, functools.partial(compile_library, source, extra_args=k[1]),
+                          files=(LIBRARY_FILE,),
+                          meta={"description": description[:120], "kind": "c-kernel"})
             path = str(pathlib.Path(entry) / LIBRARY_FILE)
             lib = _dll(path)
             if hasattr(lib, "st_bind_threads"):
@@ -278,14 +408,14 @@ def _run_probe(source, flags, links, check, directory):
 
 def _probe(name, source, flags, links, check):
     """Whether probe `name` passes with this compiler (cached with the kernels)."""
-    from symtheano.codegen.cache import cache_key, default_cache
+    from symtheano.codegen.cache import cache_key
 
     parts = key_parts(source)
     parts["flags"] += " " + " ".join(flags + links)
     parts["probe"] = name
-    parts["libc"] = " ".join(platform.libc_ver())  # libmvec comes with glibc
+    parts["libc"] = _libc()  # libmvec comes with glibc
     try:
-        entry = default_cache().get_or_build(
+        entry = fetch(
             cache_key(parts), functools.partial(_run_probe, source, flags, links, check),
             files=("result.json",), meta={"description": f"probe: {name}", "kind": "c-probe"})
         return bool(json.loads((pathlib.Path(entry) / "result.json").read_text())["ok"])
@@ -338,7 +468,7 @@ def features():
     openmp = _probe("openmp", (PROBE_DIR / "openmp.c").read_text(), ("-fopenmp",), (),
                     _check_openmp)
     vector, mvec = False, frozenset()
-    if platform.machine().lower() in ("x86_64", "amd64") and sys.platform.startswith("linux"):
+    if _machine().lower() in ("x86_64", "amd64") and sys.platform.startswith("linux"):
         mvec = _mvec_names()
         if "exp" in mvec:
             vector = _probe("avx2-libmvec", (PROBE_DIR / "vector.c").read_text(), (), (),

@@ -13,31 +13,59 @@ Theano's VM with garbage collection on.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from symtheano.codegen.c import vm
+from symtheano.codegen.c import build, vm
 from symtheano.codegen.c.linker import c_perform, load_emitters, native_entry
 
 from symtheano.compile.mode import _add_node_note, _wrong_output
 from symtheano.graph.basic import Constant
 
 MAX_DIMS = 32  # ST_MAX_DIMS in runtime/st_node.h
+_ROUNDS = 4  # rounds of compiling what is missing, then the rest compiles as it comes
 
 
 def _entries(nodes):
-    """native_entry of every node. Libraries missing from the cache compile
-    concurrently (one compiler process per core), and so does the runner."""
+    """native_entry of every node.
+
+    Each round first looks every remaining node's library up in the bundle and
+    the cache only (build.cached_only: no compiler, no lock, no thread), so a
+    function whose libraries are all there costs one pass and starts no thread.
+    Otherwise the round compiles one node per distinct missing library (or
+    toolchain probe) concurrently, one compiler process per core, so no worker
+    waits for a library another worker is building; nodes sharing a library
+    pick it up in the next round's lookup."""
     load_emitters()
+    entries = [None] * len(nodes)
+    todo = list(range(len(nodes)))
+    for _ in range(_ROUNDS):
+        missing = {}  # key of the first missing library -> the nodes that need it
+        with build.cached_only():
+            for i in todo:
+                try:
+                    entries[i] = native_entry(nodes[i])
+                except build.NotCached as exc:
+                    missing.setdefault(exc.key, []).append(i)
+        if not missing:
+            return entries
+        first = [group[0] for group in missing.values()]
+        for i, entry in zip(first, _compile_concurrently([nodes[i] for i in first])):
+            entries[i] = entry
+        todo = [i for group in missing.values() for i in group[1:]]
+    for i, entry in zip(todo, _compile_concurrently([nodes[i] for i in todo])):
+        entries[i] = entry
+    return entries
+
+
+def _compile_concurrently(nodes):
+    """native_entry of each node, compiling what is missing, one thread per core."""
     workers = min(len(nodes), os.cpu_count() or 1)
     if workers <= 1:
-        vm.module()
         return [native_entry(n) for n in nodes]
+    from concurrent.futures import ThreadPoolExecutor  # ~5 ms to import: cold path only
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        runner = pool.submit(vm.module)
-        entries = list(pool.map(native_entry, nodes))
-        runner.result()
-    return entries
+        return list(pool.map(native_entry, nodes))
 
 
 class NativeProgram:

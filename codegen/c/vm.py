@@ -6,13 +6,22 @@ It is the only C that includes Python.h and NumPy's headers; kernels are plain
 C libraries loaded by cffi, and the runner calls their `st_node` entries by
 address. Where Python's headers are missing the runner is unavailable and the
 C linker dispatches node by node from Python instead (linker.CProgram).
+
+Installing the package builds the runner as an optional extension module
+(setup.py), so that a first compile does not wait for it: it is used when the
+record setup.py wrote beside it (prebuilt/runner.json) names the sha256 of
+this st_vm.c, and its import (NumPy's import_array) succeeds. Otherwise, or
+without a compiler at install time, the runner is built through the cache.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import importlib
 import importlib.machinery
 import importlib.util
+import json
 import pathlib
 import sysconfig
 
@@ -20,6 +29,8 @@ from symtheano.codegen.c import build
 
 VM_SOURCE = pathlib.Path(__file__).resolve().parent / "vm" / "st_vm.c"
 MODULE_NAME = "st_vm"
+BUNDLED_MODULE = "symtheano.codegen.c.st_vm"  # the extension setup.py builds
+BUNDLED_RECORD = build.BUNDLE_DIR / "runner.json"
 
 
 class RunnerUnavailable(RuntimeError):
@@ -38,16 +49,39 @@ def _include_args():
             f"-DST_NUMPY_VERSION=\"{numpy.__version__}\"")
 
 
+def source_sha256(data=None):
+    """sha256 hex of st_vm.c's bytes: what a bundled runner must have been built from."""
+    return hashlib.sha256(VM_SOURCE.read_bytes() if data is None else data).hexdigest()
+
+
+def bundled():
+    """The runner extension built at install time, or None when there is none, it
+    was built from another st_vm.c, or it does not import here (another NumPy
+    ABI, say)."""
+    try:
+        record = json.loads(BUNDLED_RECORD.read_bytes())
+        if not isinstance(record, dict) or record.get("source_sha256") != source_sha256():
+            return None
+        if importlib.util.find_spec(BUNDLED_MODULE) is None:
+            return None
+        return importlib.import_module(BUNDLED_MODULE)
+    except Exception:  # noqa: BLE001 - any failure means: build it through the cache
+        return None
+
+
 @functools.cache
 def module():
     """The loaded `st_vm` extension module; raises RunnerUnavailable."""
-    from symtheano.codegen.cache import cache_key, default_cache
+    mod = bundled()
+    if mod is not None:
+        return mod
+    from symtheano.codegen.cache import cache_key
 
     try:
         extra = _include_args()
         source = VM_SOURCE.read_text()
         key = cache_key(build.key_parts(source, extra))
-        entry = default_cache().get_or_build(
+        entry = build.fetch(
             key, functools.partial(build.compile_library, source, extra_args=extra),
             files=(build.LIBRARY_FILE,),
             meta={"description": "program runner st_vm", "kind": "c-runner"})

@@ -548,3 +548,82 @@ def test_sizes_and_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("SYMTHEANO_CACHE_MAX_BYTES", "lots")
     with pytest.raises(ValueError, match="SYMTHEANO_CACHE_MAX_BYTES"):
         default_cache()
+
+
+# --- lookups without building, bundled entries, memoised part hashes ---------------------------
+
+
+def test_lookup_never_builds_and_finds_published_entries(cache, root):
+    assert cache.lookup(KEY, (ARTIFACT,)) is None
+    assert not os.path.lexists(root)  # a lookup does not even create the cache
+    built = Builder()
+    entry = fetch(cache, built)
+    assert cache.lookup(KEY, (ARTIFACT,)) == entry
+    (entry / ARTIFACT).write_bytes(PAYLOAD[:-1])  # truncated: not served, left for rebuild
+    assert cache.lookup(KEY, (ARTIFACT,)) is None
+    assert fetch(cache, built) == entry and len(built.calls) == 2
+
+
+def _bundle(tmp_path, key=KEY):
+    """A bundle as setup.py leaves it: a cache's entries, readable by all, written by none."""
+    from symtheano.codegen.c import prebuild  # noqa: F401  (the module that makes them)
+
+    staging = CompileCache(tmp_path / "staging")
+    fetch(staging, Builder(), key=key)
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tmp_path / "staging" / "entries", bundle / "entries")
+    for path in [bundle, bundle / "entries", *(bundle / "entries").rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return bundle
+
+
+def test_bundled_entries_are_verified_like_hits(tmp_path):
+    from symtheano.codegen.cache import bundled_entry
+
+    bundle = _bundle(tmp_path)
+    entry = bundled_entry(bundle, KEY, (ARTIFACT,))
+    assert entry == bundle / "entries" / KEY and (entry / ARTIFACT).read_bytes() == PAYLOAD
+    assert bundled_entry(bundle, cache_key({"source": "other"}), (ARTIFACT,)) is None
+    assert bundled_entry(bundle, KEY, ("missing.so",)) is None
+    assert bundled_entry(bundle, "../" + KEY, (ARTIFACT,)) is None
+    artifact = entry / ARTIFACT
+    data = bytearray(artifact.read_bytes())
+    data[7] ^= 1  # one flipped bit
+    artifact.write_bytes(bytes(data))
+    assert bundled_entry(bundle, KEY, (ARTIFACT,)) is None
+    artifact.write_bytes(PAYLOAD)
+    assert bundled_entry(bundle, KEY, (ARTIFACT,)) == entry
+
+
+@posix_only
+def test_bundled_entries_writable_by_others_or_linked_are_refused(tmp_path):
+    from symtheano.codegen.cache import bundled_entry
+
+    bundle = _bundle(tmp_path)
+    entry = bundle / "entries" / KEY
+    os.chmod(entry / ARTIFACT, 0o666)
+    assert bundled_entry(bundle, KEY, (ARTIFACT,)) is None
+    os.chmod(entry / ARTIFACT, 0o644)
+    os.chmod(bundle / "entries", 0o777)  # anyone could swap an entry
+    assert bundled_entry(bundle, KEY, (ARTIFACT,)) is None
+    os.chmod(bundle / "entries", 0o755)
+    assert bundled_entry(bundle, KEY, (ARTIFACT,)) == entry
+    planted = tmp_path / "planted"
+    os.rename(entry, planted)
+    os.symlink(planted, entry)
+    assert bundled_entry(bundle, KEY, (ARTIFACT,)) is None
+
+
+def test_part_hashes_are_remembered_by_value_only():
+    headers = {"a.h": "x" * 5000, "b.h": "y" * 5000}
+    first = explain_key({"headers": headers, "source": "z" * 5000})
+    same = explain_key({"headers": dict(headers), "source": "".join(["z"] * 5000)})
+    changed = explain_key({"headers": {**headers, "b.h": "y" * 4999 + "Y"}, "source": "z" * 5000})
+    assert same == first
+    assert changed["headers"] != first["headers"] and changed["source"] == first["source"]
+    import hashlib
+    import json as _json
+
+    canonical = _json.dumps(headers, sort_keys=True, separators=(",", ":"),
+                            ensure_ascii=True).encode()
+    assert first["headers"] == hashlib.sha256(b"j:" + canonical).hexdigest()

@@ -1,6 +1,7 @@
 """The program runner (codegen/c/program.py, vm/st_vm.c): a compiled function's
 whole graph in one native call, with Function's guarantees intact."""
 
+import json
 import os
 import subprocess
 import sys
@@ -144,3 +145,86 @@ def test_no_compiler_falls_back_to_the_reference_with_one_warning(tmp_path):
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "mode='PY'" in proc.stdout
+
+
+def _fresh_cache(tmp_path, monkeypatch):
+    """An empty cache and no bundle: every library of a new function is missing."""
+    from symtheano.codegen.c import build
+
+    monkeypatch.setenv("SYMTHEANO_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SYMTHEANO_BUNDLE", "0")
+    build._bundle_exists.cache_clear()
+    monkeypatch.setattr(build, "_paths", {})  # forget the libraries this process loaded
+    return build
+
+
+def test_missing_libraries_compile_once_each_and_hits_compile_nothing(tmp_path, monkeypatch):
+    build = _fresh_cache(tmp_path, monkeypatch)
+    compiled, threads = [], []
+    real_compile = build.compile_library
+
+    def counting(source, directory, *args, **kwargs):
+        compiled.append(source)
+        threads.append(threading.current_thread().name)
+        return real_compile(source, directory, *args, **kwargs)
+
+    monkeypatch.setattr(build, "compile_library", counting)
+    x, y = T.dvector("x"), T.dvector("y")
+    # three elementwise nodes, each its own library (constants found nowhere else)
+    a = T.exp(x * 1.03125) + 0.40625
+    b = T.tanh(y * 2.15625)
+    outs = [a, b, a * b - 0.71875]
+    f = th.function([x, y], outs)
+    kernels = [s for s in compiled if "Toolchain probe" not in s]
+    assert len(kernels) == len(set(kernels)) >= 3  # each library compiled exactly once
+    xv, yv = np.linspace(-1, 1, 7), np.linspace(0, 2, 7)
+    want = [np.exp(xv * 1.03125) + 0.40625, np.tanh(yv * 2.15625)]
+    want.append(want[0] * want[1] - 0.71875)
+    for got, w in zip(f(xv, yv), want):
+        np.testing.assert_allclose(got, w, rtol=1e-14)
+
+    # the same graph again, in a process that has loaded nothing: found, not compiled,
+    # and looked up without starting a thread
+    monkeypatch.setattr(build, "_paths", {})
+    compiled.clear()
+    started = []
+    real_pool = __import__("concurrent.futures").futures.ThreadPoolExecutor
+    monkeypatch.setattr("concurrent.futures.ThreadPoolExecutor",
+                        lambda *a, **k: started.append(1) or real_pool(*a, **k))
+    g = th.function([x, y], outs)
+    assert compiled == [] and started == []
+    for got, w in zip(g(xv, yv), want):
+        np.testing.assert_allclose(got, w, rtol=1e-14)
+
+
+def test_cached_only_raises_instead_of_compiling(tmp_path, monkeypatch):
+    build = _fresh_cache(tmp_path, monkeypatch)
+    source = "int st_cached_only_probe(void) { return 41 + 1; }\n"
+    with build.cached_only():
+        with pytest.raises(build.NotCached) as info:
+            build.library_path(source, description="a test library")
+    assert "a test library" in str(info.value) and len(info.value.key) == 64
+    entries = tmp_path / "cache" / "entries"
+    kinds = [json.loads((e / "meta.json").read_text())["meta"]["kind"]
+             for e in (entries.iterdir() if entries.exists() else ())]
+    assert "c-kernel" not in kinds  # nothing was compiled
+    path = build.library_path(source)  # outside: compiled into the cache
+    monkeypatch.setattr(build, "_paths", {})
+    with build.cached_only():
+        assert build.library_path(source) == path  # now a hit
+
+
+def test_a_bundled_runner_is_used_only_for_this_source(tmp_path, monkeypatch):
+    record = tmp_path / "runner.json"
+    monkeypatch.setattr(vm, "BUNDLED_RECORD", record)
+    assert vm.bundled() is None  # no record: built through the cache
+    record.write_text(json.dumps({"source_sha256": "0" * 64}))
+    assert vm.bundled() is None  # built from another st_vm.c
+    record.write_text(json.dumps({"source_sha256": vm.source_sha256()}))
+    import importlib.util
+
+    if importlib.util.find_spec(vm.BUNDLED_MODULE) is None:
+        assert vm.bundled() is None  # a record without the extension
+    else:
+        mod = vm.bundled()
+        assert mod is not None and hasattr(mod, "Program")
