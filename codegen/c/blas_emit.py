@@ -13,6 +13,11 @@ reference to rounding; Gemm and Gemv then apply the reference's formula
 beta == 0 as in the reference (BLAS, given beta == 0, would never read the
 term).
 
+The inplace variants (`Gemm{inplace}`, ...) pass a second parameter, 1: their
+entries write the result into the added term when it fits (its shape, no
+overlap) and return the term itself; Gemm then accumulates into it with one
+BLAS call where numpy.dot would call gemm.
+
 A call the entries cannot serve (mismatched shapes, a size beyond BLAS's
 32-bit integers, no memory for a copy) runs the op's `perform`, which computes
 it or raises the reference's error.
@@ -69,7 +74,7 @@ def _params(node):
         dtype = node.outputs[0].dtype
         if any(i.dtype != dtype for i in node.inputs):  # make_node ensures one dtype
             return None
-        return type(op).__name__.lower(), (_mask(node.inputs[0]),)
+        return type(op).__name__.lower(), (_mask(node.inputs[0]), int(op.inplace))
     return None
 
 

@@ -16,7 +16,21 @@ Composite) for input V only when all of these hold:
 Aliasing is tracked conservatively: an op not listed in `FRESH_OPS` may return
 any of its inputs or a view of them, unless it declares a `view_map` (`{}`: it
 never returns a view).
-Rewrite: "elemwise_inplace" (switch off with Mode(excluding=["inplace"])).
+
+BLAS-shaped products (Gemm, Gemv, Ger) get their inplace variant, which writes
+the result into the added term (input 0), when that term is a dead intermediate
+as above, or when it is the storage of a shared variable that the function
+replaces, after the call, with this very node's output (`updates=[(W, W - lr *
+dot(x.T, g))]`, Theano's gemm-inplace weight update). The second kind needs
+what `function` records on the graph, `fgraph.update_outputs` ({input variable:
+index of the output that becomes its new value}), and holds only when every
+other reader of W, and of anything that may share its memory (W.T, ...), runs
+earlier in the program's order and none of them is a function output. At call
+time `Function` hands such a shared value to the program only when nothing
+else can see it (see symtheano/compile/function.py); otherwise a copy.
+
+Rewrites: "elemwise_inplace", "blas_inplace" (switch off all with
+Mode(excluding=["inplace"])).
 """
 
 from __future__ import annotations
@@ -124,12 +138,38 @@ def check_destroy(fgraph):
                     _check_member(fgraph, node, k, target, var, inputs, position)
 
 
+def replaced_by(fgraph, node, k, var):
+    """True when `var` is a function input (a shared variable's storage) that the
+    function replaces after the call with an output of `node` that `node` writes
+    over its input k (fgraph.update_outputs, recorded by `function`)."""
+    j = getattr(fgraph, "update_outputs", {}).get(var)
+    if j is None or node.inputs[k] is not var:
+        return False
+    out = fgraph.outputs[j]
+    return any(out is node.outputs[o] and k in ins
+               for o, ins in getattr(node.op, "destroy_map", {}).items())
+
+
+def destroyed_inputs(fgraph):
+    """The function inputs that some node may overwrite (each is replaced after the
+    call by that node's output; see `replaced_by`)."""
+    inputs = set(fgraph.inputs)
+    found = []
+    for node in fgraph.apply_nodes:
+        for ins in getattr(node.op, "destroy_map", {}).values():
+            for k in ins:
+                var = node.inputs[k]
+                if var in inputs and var not in found:
+                    found.append(var)
+    return found
+
+
 def _check_member(fgraph, node, k, target, var, inputs, position):
     what = f"{node.op} overwrites {target}"
     alias = "" if var is target else f", which may share memory with {var},"
     if isinstance(var, Constant):
         raise DestroyError(f"{what}{alias} a constant")
-    if var in inputs:
+    if var in inputs and not (var is target and replaced_by(fgraph, node, k, var)):
         raise DestroyError(f"{what}{alias} a function input or shared variable")
     for client, j in fgraph.clients.get(var, ()):
         if client == "output":
@@ -180,13 +220,80 @@ def _variant_builder(node, inplace):
     return lambda get: [new_op(*[get(v) for v in inputs])]
 
 
+def _owns_memory(var):
+    """var is computed by an op that returns fresh memory, not a view."""
+    return var.owner is not None and not any(o == var.index for o, _ in view_pairs(var.owner))
+
+
+def _blas_term_destroyable(fgraph, node, outputs, position, find, members):
+    """May the product `node` (Gemm, Gemv, Ger) overwrite its added term, input 0?"""
+    var = node.inputs[0]
+    if isinstance(var, Constant):
+        return False
+    if var.owner is not None:  # an intermediate: one reader, fresh memory, not an output
+        return (var not in outputs and fgraph.clients.get(var) == [(node, 0)]
+                and _owns_memory(var))
+    j = getattr(fgraph, "update_outputs", {}).get(var)
+    if j is None or fgraph.outputs[j] is not node.outputs[0]:
+        return False
+    inputs = set(fgraph.inputs)
+    for member in members.get(find(var), [var]):
+        if member is not var and (member in inputs or isinstance(member, Constant)):
+            return False
+        for client, i in fgraph.clients.get(member, ()):
+            if client == "output":
+                return False
+            if client is node:
+                if member is var and i == 0:
+                    continue
+                return False
+            if position[client] > position[node]:
+                return False
+    return True
+
+
+def _blas_inplace(fgraph, ctx, enabled):
+    """Choose the inplace variant of every Gemm, Gemv and Ger whose term may be
+    overwritten (and the plain op for the others); returns how many changed."""
+    from symtheano.tensor.blas_ops import Gemm, Gemv, Ger
+
+    order = fgraph.toposort()
+    position = {node: k for k, node in enumerate(order)}
+    find = alias_classes(fgraph, order)
+    members = {}
+    for var in fgraph.variables:
+        members.setdefault(find(var), []).append(var)
+    outputs = set(fgraph.outputs)
+    plan = {}
+    for node in order:
+        if not isinstance(node.op, Gemm | Gemv | Ger):
+            continue
+        choice = enabled and _blas_term_destroyable(fgraph, node, outputs, position, find,
+                                                    members)
+        if choice != node.op.inplace:
+            new_op = node.op.with_inplace(choice)
+            plan[node] = lambda get, node=node, new_op=new_op: [
+                new_op(*[get(v) for v in node.inputs])]
+            if choice:
+                ctx.report.count("blas_inplace")
+    if plan:
+        rebuild(fgraph, order, plan)
+    return len(plan)
+
+
 class InplaceStage:
     """The inplace stage (see the module docstring)."""
 
     name = "inplace"
-    rewrites = ("elemwise_inplace",)
+    rewrites = ("elemwise_inplace", "blas_inplace")
 
     def run(self, fgraph, ctx):
+        changed = self._elemwise(fgraph, ctx)
+        changed += _blas_inplace(fgraph, ctx, "blas_inplace" not in ctx.excluding)
+        check_destroy(fgraph)
+        return changed
+
+    def _elemwise(self, fgraph, ctx):
         enabled = "elemwise_inplace" not in ctx.excluding
         order = fgraph.toposort()
         outputs = set(fgraph.outputs)
@@ -206,7 +313,6 @@ class InplaceStage:
                     ctx.report.count("elemwise_inplace")
         if plan:
             rebuild(fgraph, order, plan)
-        check_destroy(fgraph)
         return len(plan)
 
 

@@ -18,7 +18,13 @@ Semantics (the NumPy `perform` is the specification):
 - the added term (C, y, or A for ger) may broadcast along dimensions of static
   size 1 (a bias row, or a (1, 1) zero); a back end copies it into the output
   first and calls BLAS with beta = 1. The output's shape is the product's.
-- nothing is done in place: inputs are never written.
+- the plain ops (`gemm`, `gemv`, `ger`) never write their inputs. Each op also
+  has an inplace variant (`Gemm(inplace=True)`, printed `Gemm{inplace}`, with
+  `destroy_map = {0: [0]}`) that may write its result into the added term when
+  the term has the result's shape, and then returns the term itself: the
+  result's values are the same. Only the inplace stage makes these
+  (symtheano/rewrite/inplace.py), for a term nobody reads afterwards, e.g. the
+  weights of `updates=[(W, W - lr * dot(x.T, g))]`.
 """
 
 from __future__ import annotations
@@ -90,7 +96,45 @@ def _check_runtime(op, node, values, pairs, term_index, out_shape):
                              "dimensions of static size 1")
 
 
-class Gemm(Op):
+class _Accumulate(Op):
+    """What Gemm, Gemv and Ger share: the inplace flag (input 0, the added term,
+    may be overwritten with the result)."""
+
+    __props__ = ("inplace",)
+
+    def __init__(self, inplace=False):
+        self.inplace = bool(inplace)
+        self.destroy_map = {0: [0]} if self.inplace else {}
+
+    def with_inplace(self, inplace):
+        """The same op, overwriting its added term (True) or not (False)."""
+        return type(self)(inplace)
+
+    def __str__(self):
+        return f"{type(self).__name__}{{inplace}}" if self.inplace else type(self).__name__
+
+    __repr__ = __str__
+
+    def _store(self, node, inputs, output_storage, res):
+        """Put the result `res` in the output; the inplace variant writes it into
+        the added term when that has the result's shape, may be written, has no
+        two elements in one place and no memory in common with the operands (the
+        same rule as the C entries)."""
+        res = np.asarray(res, dtype=node.outputs[0].dtype)
+        term = inputs[0]
+        if (self.inplace and isinstance(term, np.ndarray) and term.shape == res.shape
+                and term.dtype == res.dtype and term.flags.writeable and _distinct(term)
+                and not any(np.may_share_memory(term, x) for x in inputs[1:])):
+            term[...] = res
+            res = term
+        output_storage[0][0] = res
+
+    def pretty(self, input_strs):
+        name = type(self).__name__.lower() + ("_inplace" if self.inplace else "")
+        return f"{name}({', '.join(input_strs)})"
+
+
+class Gemm(_Accumulate):
     """gemm(C, alpha, A, B, beta) = alpha * (A @ B) + beta * C, for matrices of one
     float dtype and 0-d alpha and beta; C may broadcast along static-1 dimensions."""
 
@@ -109,7 +153,7 @@ class Gemm(Op):
         _check_runtime("gemm", node, inputs, [(2, 1, 3, 0)], 0, out_shape)
         with np.errstate(all="ignore"):  # inf and NaN propagate silently, as in Elemwise
             res = alpha * np.dot(A, B) + beta * C
-        output_storage[0][0] = np.asarray(res, dtype=node.outputs[0].dtype)
+        self._store(node, inputs, output_storage, res)
 
     def infer_shape(self, node, input_shapes):
         _, _, sA, sB, _ = input_shapes
@@ -125,11 +169,21 @@ class Gemm(Op):
                 alpha * dot(transpose(A), g),
                 tb.cast(_sum(g * C), A.dtype)]
 
-    def pretty(self, input_strs):
-        return f"gemm({', '.join(input_strs)})"
+    def R_op(self, inputs, eval_points):
+        from symtheano.rop import sum_tangents
+
+        C, alpha, A, B, beta = inputs
+        tC, t_alpha, tA, tB, t_beta = eval_points
+        return [sum_tangents([
+            None if t_alpha is None else t_alpha * dot(A, B),
+            None if tA is None else alpha * dot(tA, B),
+            None if tB is None else alpha * dot(A, tB),
+            None if t_beta is None else t_beta * C,
+            None if tC is None else beta * tC])]
 
 
-class Gemv(Op):
+
+class Gemv(_Accumulate):
     """gemv(y, alpha, A, x, beta) = alpha * (A @ x) + beta * y, for a matrix A and
     vectors x, y of one float dtype and 0-d alpha and beta; y may have static size 1."""
 
@@ -147,7 +201,7 @@ class Gemv(Op):
         _check_runtime("gemv", node, inputs, [(2, 1, 3, 0)], 0, (A.shape[0],))
         with np.errstate(all="ignore"):
             res = alpha * np.dot(A, x) + beta * y
-        output_storage[0][0] = np.asarray(res, dtype=node.outputs[0].dtype)
+        self._store(node, inputs, output_storage, res)
 
     def infer_shape(self, node, input_shapes):
         return [(input_shapes[2][0],)]
@@ -162,11 +216,21 @@ class Gemv(Op):
                 alpha * dot(transpose(A), g),
                 tb.cast(_sum(g * y), A.dtype)]
 
-    def pretty(self, input_strs):
-        return f"gemv({', '.join(input_strs)})"
+    def R_op(self, inputs, eval_points):
+        from symtheano.rop import sum_tangents
+
+        y, alpha, A, x, beta = inputs
+        ty, t_alpha, tA, tx, t_beta = eval_points
+        return [sum_tangents([
+            None if t_alpha is None else t_alpha * dot(A, x),
+            None if tA is None else alpha * dot(tA, x),
+            None if tx is None else alpha * dot(A, tx),
+            None if t_beta is None else t_beta * y,
+            None if ty is None else beta * ty])]
 
 
-class Ger(Op):
+
+class Ger(_Accumulate):
     """ger(A, alpha, x, y) = A + alpha * outer(x, y), for vectors x, y and a matrix A
     of one float dtype and a 0-d alpha; A may broadcast along static-1 dimensions."""
 
@@ -182,7 +246,7 @@ class Ger(Op):
         _check_runtime("ger", node, inputs, [], 0, (x.shape[0], y.shape[0]))
         with np.errstate(all="ignore"):
             res = A + alpha * np.outer(x, y)
-        output_storage[0][0] = np.asarray(res, dtype=node.outputs[0].dtype)
+        self._store(node, inputs, output_storage, res)
 
     def infer_shape(self, node, input_shapes):
         _, _, sx, sy = input_shapes
@@ -197,8 +261,28 @@ class Ger(Op):
                 alpha * dot(g, y),
                 alpha * dot(transpose(g), x)]
 
-    def pretty(self, input_strs):
-        return f"ger({', '.join(input_strs)})"
+    def R_op(self, inputs, eval_points):
+        from symtheano.rop import sum_tangents
+
+        A, alpha, x, y = inputs
+        tA, t_alpha, tx, ty = eval_points
+        return [sum_tangents([
+            tA,
+            None if t_alpha is None else t_alpha * outer(x, y),
+            None if tx is None else alpha * outer(tx, y),
+            None if ty is None else alpha * outer(x, ty)])]
+
+
+
+def _distinct(a):
+    """No two elements of `a` share memory: taken by increasing |stride|, each
+    dimension steps over at least all that the smaller ones cover."""
+    covered = a.itemsize
+    for stride, size in sorted((abs(st), n) for st, n in zip(a.strides, a.shape) if n > 1):
+        if stride < covered:
+            return False
+        covered += stride * (size - 1)
+    return True
 
 
 def _sum(x):
@@ -210,3 +294,6 @@ def _sum(x):
 gemm = Gemm()
 gemv = Gemv()
 ger = Ger()
+gemm_inplace = Gemm(inplace=True)
+gemv_inplace = Gemv(inplace=True)
+ger_inplace = Ger(inplace=True)

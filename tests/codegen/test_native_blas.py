@@ -212,3 +212,111 @@ def test_without_the_runner_the_same_entries_give_the_same_bits(monkeypatch):
         for got, want in zip(native(*args), stepwise(*args)):
             assert got.dtype == want.dtype
             np.testing.assert_array_equal(got, want, err_msg=str(lays))
+
+
+# -- the inplace variants: the result written into the added term ---------------------------------
+
+def _inplace_entry(op, dtype):
+    from symtheano.codegen.c import node_call
+    from symtheano.codegen.c.blas_emit import product_entry
+
+    names = {"Gemm": ("C", 2, "A", 2, "B", 2), "Gemv": ("y", 1, "A", 2, "x", 1),
+             "Ger": ("A", 2, "x", 1, "y", 1)}[op]
+    term, a, b = (T.tensor(dtype, (None,) * names[i + 1], names[i]) for i in (0, 2, 4))
+    alpha, beta = T.tensor(dtype, (), "alpha"), T.tensor(dtype, (), "beta")
+    cls = {"Gemm": Gemm, "Gemv": Gemv, "Ger": Ger}[op]
+    args = (term, alpha, a, b, beta) if op != "Ger" else (term, alpha, a, b)
+    node = cls(inplace=True)(*args).owner
+    entry = product_entry(node)
+    assert entry is not None and tuple(entry[1])[-1] == 1
+    return node, node_call.entry_perform(node, *entry)
+
+
+def _term_in(values, how):
+    """`values` in a writable array laid out as `how`; "overlapping" puts two rows
+    on the same memory (zero stride), so it must never be written in place."""
+    if how == "overlapping":
+        base = np.array(values[:1], copy=True)
+        return np.lib.stride_tricks.as_strided(base, values.shape,
+                                               (0,) + base.strides[1:], writeable=True)
+    return layout(values, how)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("op", ["Gemm", "Gemv", "Ger"])
+def test_inplace_entries_write_into_the_term_where_they_may(op, dtype):
+    node, perform = _inplace_entry(op, dtype)
+    rng = np.random.default_rng(31)
+    shapes = [(5, 4, 6), (1, 3, 4), (4, 1, 5), (4, 3, 1), (0, 3, 2), (4, 0, 3), (7, 9, 8)]
+    scalars = [(1.0, 1.0), (-1e-3, 1.0), (0.5, -2.0), (0.0, 1.0), (1.0, 0.0), (np.inf, 1.0)]
+    k = 0
+    for (m, kk, n), how in itertools.product(shapes, ("c", "f", "strided", "reversed",
+                                                      "padded", "overlapping")):
+        al, be = scalars[k % len(scalars)]
+        k += 1
+        if op == "Gemm":
+            term, a, b = (rng.normal(size=s).astype(dtype) for s in ((m, n), (m, kk), (kk, n)))
+        elif op == "Gemv":
+            term, a, b = (rng.normal(size=s).astype(dtype) for s in ((m,), (m, kk), (kk,)))
+        else:
+            term, a, b = (rng.normal(size=s).astype(dtype) for s in ((m, n), (m,), (n,)))
+        if term.size > 1 and how != "overlapping":
+            term.flat[0], term.flat[-1] = np.nan, np.inf
+        t = _term_in(term, how) if term.ndim == 2 or how != "overlapping" else layout(term, "c")
+        scal = [np.asarray(al, dtype), np.asarray(be, dtype)]
+        inputs = [t, scal[0], a, b, scal[1]] if op != "Ger" else [t, scal[0], a, b]
+        copies = [np.array(v, copy=True) for v in inputs]
+        want = [[None]]
+        node.op.with_inplace(False).perform(node, copies, want)
+        storage = [[None]]
+        perform(node, inputs, storage)
+        got = storage[0][0]
+        label = f"{op} {dtype} {(m, kk, n)} {how} alpha={al} beta={be}"
+        close(got, want[0][0], label)
+        writable = all(s != 0 or n <= 1 for s, n in zip(t.strides, t.shape))
+        if not t.size:
+            continue                          # nothing to write: either answer is right
+        if writable:
+            assert got is t, label            # written in place: the output is the term
+        else:
+            assert got is not t, label
+            np.testing.assert_array_equal(t, copies[0], err_msg=label)
+
+
+def test_inplace_entry_leaves_a_term_sharing_memory_with_an_operand():
+    node, perform = _inplace_entry("Gemm", "float64")
+    rng = np.random.default_rng(32)
+    big = rng.normal(size=(4, 8))
+    c, a, b = big[:, 2:6], big[:, 0:4], rng.normal(size=(4, 4))   # C overlaps A
+    before = c.copy()
+    want = 0.5 * (a @ b) + 2.0 * c
+    storage = [[None]]
+    perform(node, [c, np.asarray(0.5), a, b, np.asarray(2.0)], storage)
+    close(storage[0][0], want)
+    assert storage[0][0] is not c
+    np.testing.assert_array_equal(c, before)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_weight_update_in_place_through_the_runner(dtype, order):
+    """W <- W - lr * X^T G on storage of either memory order, natively, over steps."""
+    rng = np.random.default_rng(33)
+    X, G = T.tensor(dtype, (None, None), "X"), T.tensor(dtype, (None, None), "G")
+    w0 = rng.normal(size=(20, 7)).astype(dtype)
+    W = th.shared(np.array(w0, order=order), name="W")
+    lr = T.constant(np.asarray(0.01, dtype))
+    f = th.function([X, G], [], updates=[(W, W - lr * T.dot(X.T, G))])
+    (node,) = [n for n in f.fgraph.apply_nodes if isinstance(n.op, Gemm)]
+    assert node.op.inplace and native_products(f) == ["Gemm"]
+    x, g = rng.normal(size=(9, 20)).astype(dtype), rng.normal(size=(9, 7)).astype(dtype)
+    want = w0
+    address = W.get_value(borrow=True).__array_interface__["data"][0]
+    for _ in range(3):
+        f(x, g)
+        want = (want - np.asarray(0.01, dtype) * (x.T @ g)).astype(dtype)
+        close(W.get_value(), want)
+        stored = W.get_value(borrow=True)
+        assert stored.__array_interface__["data"][0] == address
+        assert stored.flags[order + "_CONTIGUOUS"]
+        del stored

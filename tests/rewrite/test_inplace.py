@@ -319,3 +319,155 @@ def test_inplace_bounds_the_peak_memory_of_a_long_chain():
     assert plain > 15 * size     # every intermediate is kept until the call ends
     assert inplace < 2.5 * size  # one buffer, overwritten down the chain
     assert fused < 2.5 * size
+
+
+# -- BLAS products: the added term, and shared variables updated in place -----------------------
+
+def _blas_destroyers(f):
+    from symtheano.tensor.blas_ops import Gemm, Gemv, Ger
+
+    return sorted(type(n.op).__name__ for n in destroyers(f) if isinstance(n.op, Gemm | Gemv | Ger))
+
+
+def _sgd_step(mode, w1_value, w2_value, lr=1e-3):
+    """The 2-layer ReLU network's training step (tutorials/04_mlp_relu.py)."""
+    w1 = th.shared(w1_value.copy(), name="w1")
+    w2 = th.shared(w2_value.copy(), name="w2")
+    x, y = T.dmatrix("x"), T.dmatrix("y")
+    loss = T.sum((T.dot(T.nnet.relu(T.dot(x, w1)), w2) - y) ** 2)
+    g1, g2 = T.grad(loss, [w1, w2])
+    f = th.function([x, y], loss, mode=mode, updates=[(w1, w1 - lr * g1), (w2, w2 - lr * g2)])
+    return f, w1, w2
+
+
+def _numpy_step(w1, w2, x, y, lr=1e-3):
+    h = x @ w1
+    hr = np.maximum(h, 0)
+    diff = hr @ w2 - y
+    g_pred = 2.0 * diff
+    g_h = g_pred @ w2.T
+    g_h[h < 0] = 0
+    return np.sum(diff ** 2), w1 - lr * (x.T @ g_h), w2 - lr * (hr.T @ g_pred)
+
+
+@pytest.mark.parametrize("mode", ["C", "PY", "DEBUG"])
+def test_sgd_step_updates_the_weights_in_place(mode):
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(8, 30)), rng.normal(size=(8, 4))
+    w1v, w2v = rng.normal(size=(30, 12)), rng.normal(size=(12, 4))
+    f, w1, w2 = _sgd_step(mode, w1v, w2v)
+    assert _blas_destroyers(f) == ["Gemm", "Gemm"]
+    check_destroy(f.fgraph)
+    addresses = set()
+    for _ in range(4):
+        loss, w1v, w2v = _numpy_step(w1v, w2v, x, y)
+        np.testing.assert_allclose(f(x, y), loss, rtol=1e-12)
+        np.testing.assert_allclose(w1.get_value(), w1v, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(w2.get_value(), w2v, rtol=1e-12, atol=1e-14)
+        addresses.add(w1.get_value(borrow=True).__array_interface__["data"][0])
+    assert len(addresses) == 1  # the same storage, written in place every step
+
+
+def test_update_not_read_later_and_intermediate_term_are_overwritten():
+    A, B, C = T.dmatrix("A"), T.dmatrix("B"), T.dmatrix("C")
+    w = th.shared(np.ones((3, 3)), name="w")
+    out = T.exp(C) * 0.5 + T.dot(A, B)     # gemm(exp(C) * 0.5, 1, A, B, 1): a dead term
+    f = th.function([A, B, C], out, updates=[(w, w - 0.1 * T.dot(A.T, B))])
+    assert _blas_destroyers(f) == ["Gemm", "Gemm"]
+    vals = [RNG.random((3, 3)) for _ in range(3)]
+    copies = [v.copy() for v in vals]
+    got = f(*vals)
+    np.testing.assert_allclose(got, np.exp(vals[2]) * 0.5 + vals[0] @ vals[1], rtol=1e-14)
+    np.testing.assert_allclose(w.get_value(), 1 - 0.1 * vals[0].T @ vals[1], rtol=1e-14)
+    for v, c in zip(vals, copies):
+        np.testing.assert_array_equal(v, c)
+
+
+def test_shared_term_read_later_or_returned_is_not_overwritten():
+    A, B = T.dmatrix("A"), T.dmatrix("B")
+    a, b = RNG.random((3, 3)), RNG.random((3, 3))
+    # v's update reads w after w's own update (in the program's order): w stays intact
+    w = th.shared(np.ones((3, 3)), name="w")
+    v = th.shared(np.zeros((3, 3)), name="v")
+    f = th.function([A, B], [], updates=[(w, w - 0.5 * T.dot(A, B)), (v, v + w * 2)])
+    assert _blas_destroyers(f) == []
+    f(a, b)
+    np.testing.assert_allclose(w.get_value(), 1 - 0.5 * a @ b, rtol=1e-14)
+    np.testing.assert_array_equal(v.get_value(), np.full((3, 3), 2.0))
+    # w itself (or a view of it) is an output: the old value is returned
+    for shown in (lambda s: s, lambda s: s.T):
+        w.set_value(np.ones((3, 3)))
+        g = th.function([A, B], shown(w), updates=[(w, w - 0.5 * T.dot(A, B))])
+        assert _blas_destroyers(g) == []
+        np.testing.assert_array_equal(g(a, b), np.ones((3, 3)))
+        np.testing.assert_allclose(w.get_value(), 1 - 0.5 * a @ b, rtol=1e-14)
+
+
+def test_update_that_is_not_the_product_itself_keeps_the_term():
+    A, B = T.dmatrix("A"), T.dmatrix("B")
+    w = th.shared(np.ones((3, 3)), name="w")
+    step = w - 0.5 * T.dot(A, B)
+    f = th.function([A, B], step, updates=[(w, T.tanh(step))])
+    assert _blas_destroyers(f) == []
+    a, b = RNG.random((3, 3)), RNG.random((3, 3))
+    np.testing.assert_allclose(f(a, b), 1 - 0.5 * a @ b, rtol=1e-14)
+    np.testing.assert_allclose(w.get_value(), np.tanh(1 - 0.5 * a @ b), rtol=1e-14)
+
+
+def test_product_update_that_is_also_an_output_is_returned_as_a_copy():
+    A, B = T.dmatrix("A"), T.dmatrix("B")
+    w = th.shared(np.ones((3, 3)), name="w")
+    new = w - 0.5 * T.dot(A, B)
+    f = th.function([A, B], new, updates=[(w, new)])
+    assert _blas_destroyers(f) == ["Gemm"]
+    a, b = RNG.random((3, 3)), RNG.random((3, 3))
+    first = f(a, b)
+    assert not np.may_share_memory(first, w.get_value(borrow=True))
+    kept = first.copy()
+    f(a, b)
+    np.testing.assert_array_equal(first, kept)
+    np.testing.assert_allclose(w.get_value(), 1 - a @ b, rtol=1e-14)
+
+
+def test_gemv_and_ger_updates_in_place():
+    A, x, z = T.dmatrix("A"), T.dvector("x"), T.dvector("z")
+    b = th.shared(np.ones(3), name="b")
+    M = th.shared(np.ones((3, 4)), name="M")
+    a, v, u = RNG.random((3, 4)), RNG.random(4), RNG.random(3)
+    for mode in ("C", "PY", "DEBUG"):
+        b.set_value(np.ones(3))
+        M.set_value(np.ones((3, 4)))
+        f = th.function([A, x, z], [], mode=mode,
+                        updates=[(b, b - 0.5 * T.dot(A, x)), (M, M + 0.25 * T.outer(z, x))])
+        assert _blas_destroyers(f) == ["Gemv", "Ger"]
+        for step in range(1, 3):
+            f(a, v, u)
+            np.testing.assert_allclose(b.get_value(), 1 - step * 0.5 * a @ v, rtol=1e-14)
+            np.testing.assert_allclose(M.get_value(), 1 + step * 0.25 * np.outer(u, v),
+                                       rtol=1e-14)
+
+
+def test_blas_inplace_can_be_switched_off():
+    f, _, _ = _sgd_step(Mode(linker="c", excluding=["blas_inplace"]), np.ones((5, 3)),
+                        np.ones((3, 2)))
+    assert _blas_destroyers(f) == []
+    f, _, _ = _sgd_step(Mode(linker="c", excluding=["inplace"]), np.ones((5, 3)),
+                        np.ones((3, 2)))
+    assert destroyers(f) == []
+
+
+def test_checker_rejects_overwriting_a_shared_value_not_replaced_by_the_product():
+    from symtheano.tensor.blas_ops import gemm_inplace
+
+    A, B = T.dmatrix("A"), T.dmatrix("B")
+    w = th.shared(np.ones((2, 2)), name="w")
+    out = gemm_inplace(w, T.constant(1.0), A, B, T.constant(1.0))
+    fg = FunctionGraph([A, B, w], [out])
+    with pytest.raises(DestroyError, match="shared variable"):
+        check_destroy(fg)
+    fg.update_outputs = {w: 0}  # the function replaces w with the product: allowed
+    check_destroy(fg)
+    fg2 = FunctionGraph([A, B, w], [out, T.exp(out)])
+    fg2.update_outputs = {w: 1}  # w is replaced by something else: refused
+    with pytest.raises(DestroyError, match="shared variable"):
+        check_destroy(fg2)

@@ -8,9 +8,16 @@
  *   dot        [a dtype, b dtype]
  *   tensordot  [a dtype, b dtype, n, a's n contracted axes, b's n axes]
  *   matmul     [a dtype, b dtype, a's broadcastable batch dims, b's] (bit masks)
- *   gemm       [C's broadcastable dims]   (C, alpha, A, B, beta)
- *   gemv       [y's broadcastable dims]   (y, alpha, A, x, beta)
- *   ger        [A's broadcastable dims]   (A, alpha, x, y)
+ *   gemm       [C's broadcastable dims, inplace]   (C, alpha, A, B, beta)
+ *   gemv       [y's broadcastable dims, inplace]   (y, alpha, A, x, beta)
+ *   ger        [A's broadcastable dims, inplace]   (A, alpha, x, y)
+ *
+ * `inplace` (optional, 0 when absent) is 1 for the variants that may overwrite
+ * their added term (destroy_map {0: [0]}, symtheano/rewrite/inplace.py): when
+ * the term has the output's shape, a layout whose elements do not overlap and
+ * memory apart from the other operands, the result is written into it and the
+ * output is the term itself (ctx->reuse); otherwise the call allocates as the
+ * plain op does. Every check happens before the term is written.
  *
  * Dtypes are codes (ST_DT_*): an operand of another dtype than the result is
  * first cast into a copy laid out as NumPy's `astype` lays it out (the same
@@ -233,19 +240,197 @@ int ST_S(st_node_matmul)(st_ctx *ctx, const st_tensor *in, int64_t n_in, st_tens
     return st_blas_status(status);
 }
 
+/* -- writing into the added term (the inplace variants) -------------------- */
+
+#ifndef ST_BLAS_NODE_SHARED
+#define ST_BLAS_NODE_SHARED
+/* The byte range [*lo, *hi) that t's elements of `item` bytes occupy; 0 when t
+ * is empty (it occupies nothing). */
+static int st_blas_span(const st_tensor *t, size_t item, intptr_t *lo, intptr_t *hi)
+{
+    intptr_t first = (intptr_t)t->data, last = (intptr_t)t->data;
+    for (int64_t d = 0; d < t->ndim; d++) {
+        if (t->shape[d] == 0) return 0;
+        const intptr_t step = (intptr_t)t->strides[d] * (intptr_t)(t->shape[d] - 1);
+        if (step < 0) first += step;
+        else last += step;
+    }
+    *lo = first;
+    *hi = last + (intptr_t)item;
+    return 1;
+}
+
+/* 1 when t and u (items of size ti, ui) may have memory in common */
+static int st_blas_overlap(const st_tensor *t, size_t ti, const st_tensor *u, size_t ui)
+{
+    intptr_t tlo, thi, ulo, uhi;
+    if (!st_blas_span(t, ti, &tlo, &thi) || !st_blas_span(u, ui, &ulo, &uhi)) return 0;
+    return tlo < uhi && ulo < thi;
+}
+
+/* 1 when no two elements of t share memory: taken by increasing |stride|, each
+ * dimension of size > 1 steps over at least all that the smaller ones cover. */
+static int st_blas_injective(const st_tensor *t, size_t item)
+{
+    int64_t order[ST_MAX_DIMS], n = 0, i, j;
+    for (i = 0; i < t->ndim; i++) {
+        if (t->shape[i] <= 1) continue;
+        const int64_t s = t->strides[i] < 0 ? -t->strides[i] : t->strides[i];
+        for (j = n; j > 0; j--) {
+            const int64_t q = t->strides[order[j - 1]];
+            if ((q < 0 ? -q : q) <= s) break;
+            order[j] = order[j - 1];
+        }
+        order[j] = i;
+        n++;
+    }
+    int64_t covered = (int64_t)item;  /* bytes spanned by the dimensions so far */
+    for (i = 0; i < n; i++) {
+        const int64_t d = order[i], s = t->strides[d] < 0 ? -t->strides[d] : t->strides[d];
+        if (s < covered) return 0;
+        covered = s * (t->shape[d] - 1) + covered;
+    }
+    return 1;
+}
+#endif
+
+/* 1 when in[0], the added term, can take the result in place: the output's
+ * `shape` (it broadcasts nowhere), distinct elements, and no memory in common
+ * with any other operand (all of the result's dtype, as make_node ensures). */
+static int ST_S(st_blas_takes_result)(const st_tensor *in, int64_t n_in, int64_t ndim,
+                                      const int64_t *shape)
+{
+    if (in[0].ndim != ndim) return 0;
+    for (int64_t d = 0; d < ndim; d++)
+        if (in[0].shape[d] != shape[d]) return 0;
+    if (!st_blas_injective(&in[0], sizeof(ST_R))) return 0;
+    for (int64_t j = 1; j < n_in; j++)
+        if (st_blas_overlap(&in[0], sizeof(ST_R), &in[j], sizeof(ST_R))) return 0;
+    return 1;
+}
+
+/* C (m x n, any non-overlapping layout) = alpha * (A @ B) + beta * C, in place.
+ * Where numpy.dot itself calls gemm (m, n, k > 1), alpha and beta are finite and
+ * nonzero (BLAS skips the product for alpha == 0 and never reads C for beta ==
+ * 0, where the formula propagates inf and NaN) and C has unit stride along one
+ * dimension, one BLAS call accumulates into C: no output to allocate and no
+ * second pass over it. Otherwise the product goes to scratch memory and the
+ * formula is applied term by term. Nothing is written before every check
+ * passed, so a failing call leaves C as it was. */
+static int ST_S(st_gemm_inplace)(const st_tensor *c, const st_tensor *a, const st_tensor *b,
+                                 ST_R alpha, ST_R beta)
+{
+    const int64_t m = a->shape[0], k = a->shape[1], n = b->shape[1];
+    int64_t sa[2], sb[2], sc[2];
+    st_blas_layout la, lb, lc;
+    if (!st_blas_elem_strides(a->data, sizeof(ST_R), 2, a->shape, a->strides, sa)
+        || !st_blas_elem_strides(b->data, sizeof(ST_R), 2, b->shape, b->strides, sb)
+        || !st_blas_elem_strides(c->data, sizeof(ST_R), 2, c->shape, c->strides, sc))
+        return ST_BLAS_MISALIGNED;
+    if (m == 0 || n == 0) return ST_BLAS_OK;
+    ST_R *cp = (ST_R *)c->data;
+    if (m > 1 && n > 1 && k > 1 && st_blas_fits(m) && st_blas_fits(n) && st_blas_fits(k)
+        && alpha != 0 && beta != 0 && isfinite(alpha) && isfinite(beta)
+        && st_blas_layout_of(m, n, sc[0], sc[1], &lc)) {
+        const ST_R *pa = (const ST_R *)a->data, *pb = (const ST_R *)b->data;
+        ST_R *ta = NULL, *tb = NULL;
+        int status = ST_S(st_blas_operand)(&pa, m, k, sa[0], sa[1], &la, &ta);
+        if (status == ST_BLAS_OK) status = ST_S(st_blas_operand)(&pb, k, n, sb[0], sb[1], &lb, &tb);
+        if (status == ST_BLAS_OK && !lc.trans)
+            ST_CB(gemm)(CblasRowMajor, st_blas_trans(la.trans), st_blas_trans(lb.trans),
+                        (blasint)m, (blasint)n, (blasint)k, alpha, pa, (blasint)la.ld, pb,
+                        (blasint)lb.ld, beta, cp, (blasint)lc.ld);
+        else if (status == ST_BLAS_OK)  /* C is stored as its transpose: C^T = B^T A^T */
+            ST_CB(gemm)(CblasRowMajor, st_blas_trans(!lb.trans), st_blas_trans(!la.trans),
+                        (blasint)n, (blasint)m, (blasint)k, alpha, pb, (blasint)lb.ld, pa,
+                        (blasint)la.ld, beta, cp, (blasint)lc.ld);
+        free(ta);
+        free(tb);
+        return status;
+    }
+    ST_R *prod = malloc((size_t)(m * n) * sizeof(ST_R));
+    if (!prod) return ST_BLAS_NO_MEMORY;
+    int status = ST_S(st_dot)(m, n, k, a->data, a->strides[0], a->strides[1], b->data,
+                              b->strides[0], b->strides[1], (char *)prod);
+    if (status == ST_BLAS_OK) {
+        for (int64_t i = 0; i < m; i++) {
+            ST_R *ci = cp + i * sc[0];
+            const ST_R *pi = prod + i * n;
+            for (int64_t j = 0; j < n; j++) ci[j * sc[1]] = alpha * pi[j] + beta * ci[j * sc[1]];
+        }
+    }
+    free(prod);
+    return status;
+}
+
+/* y (m, any stride) = alpha * (A @ x) + beta * y, in place: the product (numpy.dot's
+ * gemv) into scratch memory, then the formula term by term. */
+static int ST_S(st_gemv_inplace)(const st_tensor *y, const st_tensor *a, const st_tensor *x,
+                                 ST_R alpha, ST_R beta)
+{
+    const int64_t m = a->shape[0], k = a->shape[1];
+    int64_t sy[1];
+    if (!st_blas_elem_strides(y->data, sizeof(ST_R), 1, y->shape, y->strides, sy))
+        return ST_BLAS_MISALIGNED;
+    if (m == 0) return ST_BLAS_OK;
+    ST_R *prod = malloc((size_t)m * sizeof(ST_R)), *yp = (ST_R *)y->data;
+    if (!prod) return ST_BLAS_NO_MEMORY;
+    int status = ST_S(st_dot)(m, 1, k, a->data, a->strides[0], a->strides[1], x->data,
+                              x->strides[0], 0, (char *)prod);
+    if (status == ST_BLAS_OK)
+        for (int64_t i = 0; i < m; i++) yp[i * sy[0]] = alpha * prod[i] + beta * yp[i * sy[0]];
+    free(prod);
+    return status;
+}
+
+/* A (m x n, any non-overlapping layout) += alpha * outer(x, y), in place, rounded
+ * as st_ger rounds (x*y, then alpha*, then A+). */
+static int ST_S(st_ger_inplace)(const st_tensor *a, ST_R alpha, const st_tensor *x,
+                                const st_tensor *y)
+{
+    const int64_t m = x->shape[0], n = y->shape[0];
+    int64_t sa[2], sx[1], sy[1];
+    if (!st_blas_elem_strides(a->data, sizeof(ST_R), 2, a->shape, a->strides, sa)
+        || !st_blas_elem_strides(x->data, sizeof(ST_R), 1, x->shape, x->strides, sx)
+        || !st_blas_elem_strides(y->data, sizeof(ST_R), 1, y->shape, y->strides, sy))
+        return ST_BLAS_MISALIGNED;
+    ST_R *ap = (ST_R *)a->data;
+    const ST_R *xp = (const ST_R *)x->data, *yp = (const ST_R *)y->data;
+    for (int64_t i = 0; i < m; i++) {
+        const ST_R xi = xp[i * sx[0]];
+        ST_R *ai = ap + i * sa[0];
+        for (int64_t j = 0; j < n; j++)
+            ai[j * sa[1]] = ai[j * sa[1]] + alpha * (xi * yp[j * sy[0]]);
+    }
+    return ST_BLAS_OK;
+}
+
+/* The entry's answer after writing into the term: the output is in[0] itself. */
+static int ST_S(st_blas_reused)(st_ctx *ctx, int status, st_tensor *out)
+{
+    if (status != ST_BLAS_OK) return ST_FALLBACK;
+    return ctx->reuse(ctx, 0, 0, out) ? ST_ERROR : ST_OK;
+}
+
+/* Whether the node is an inplace variant (its optional last parameter). */
+#define ST_INPLACE(ctx) ((ctx)->n_params == 2 && (ctx)->params[1] != 0)
+
 /* alpha and beta: 0-d operands of the result's dtype */
 #define ST_SCALAR(t) (*(const ST_R *)(t).data)
 
 int ST_S(st_node_gemm)(st_ctx *ctx, const st_tensor *in, int64_t n_in, st_tensor *out)
 {
     const st_tensor *c = &in[0], *a = &in[2], *b = &in[3];
-    if (n_in != 5 || ctx->n_params != 1 || c->ndim != 2 || a->ndim != 2 || b->ndim != 2
-        || in[1].ndim != 0 || in[4].ndim != 0 || a->shape[1] != b->shape[0])
+    if (n_in != 5 || ctx->n_params < 1 || ctx->n_params > 2 || c->ndim != 2 || a->ndim != 2
+        || b->ndim != 2 || in[1].ndim != 0 || in[4].ndim != 0 || a->shape[1] != b->shape[0])
         return ST_FALLBACK;
     const int64_t shape[2] = {a->shape[0], b->shape[1]}, mask = ctx->params[0];
     if (!st_blas_fits_term(c->shape[0], shape[0], mask, 0)
         || !st_blas_fits_term(c->shape[1], shape[1], mask, 1))
         return ST_FALLBACK;
+    if (ST_INPLACE(ctx) && ST_S(st_blas_takes_result)(in, n_in, 2, shape))
+        return ST_S(st_blas_reused)(ctx, ST_S(st_gemm_inplace)(c, a, b, ST_SCALAR(in[1]),
+                                                               ST_SCALAR(in[4])), out);
     if (ctx->alloc(ctx, 0, 2, shape, out)) return ST_ERROR;
     return st_blas_status(ST_S(st_gemm)(shape[0], shape[1], a->shape[1], a->data, a->strides[0],
                                         a->strides[1], b->data, b->strides[0], b->strides[1],
@@ -257,10 +442,13 @@ int ST_S(st_node_gemm)(st_ctx *ctx, const st_tensor *in, int64_t n_in, st_tensor
 int ST_S(st_node_gemv)(st_ctx *ctx, const st_tensor *in, int64_t n_in, st_tensor *out)
 {
     const st_tensor *y = &in[0], *a = &in[2], *x = &in[3];
-    if (n_in != 5 || ctx->n_params != 1 || y->ndim != 1 || a->ndim != 2 || x->ndim != 1
-        || in[1].ndim != 0 || in[4].ndim != 0 || a->shape[1] != x->shape[0]
+    if (n_in != 5 || ctx->n_params < 1 || ctx->n_params > 2 || y->ndim != 1 || a->ndim != 2
+        || x->ndim != 1 || in[1].ndim != 0 || in[4].ndim != 0 || a->shape[1] != x->shape[0]
         || !st_blas_fits_term(y->shape[0], a->shape[0], ctx->params[0], 0))
         return ST_FALLBACK;
+    if (ST_INPLACE(ctx) && ST_S(st_blas_takes_result)(in, n_in, 1, a->shape))
+        return ST_S(st_blas_reused)(ctx, ST_S(st_gemv_inplace)(y, a, x, ST_SCALAR(in[1]),
+                                                               ST_SCALAR(in[4])), out);
     if (ctx->alloc(ctx, 0, 1, a->shape, out)) return ST_ERROR;
     return st_blas_status(ST_S(st_gemv)(a->shape[0], a->shape[1], a->data, a->strides[0],
                                         a->strides[1], x->data, x->strides[0], y->data,
@@ -271,13 +459,15 @@ int ST_S(st_node_gemv)(st_ctx *ctx, const st_tensor *in, int64_t n_in, st_tensor
 int ST_S(st_node_ger)(st_ctx *ctx, const st_tensor *in, int64_t n_in, st_tensor *out)
 {
     const st_tensor *a = &in[0], *x = &in[2], *y = &in[3];
-    if (n_in != 4 || ctx->n_params != 1 || a->ndim != 2 || in[1].ndim != 0 || x->ndim != 1
-        || y->ndim != 1)
+    if (n_in != 4 || ctx->n_params < 1 || ctx->n_params > 2 || a->ndim != 2 || in[1].ndim != 0
+        || x->ndim != 1 || y->ndim != 1)
         return ST_FALLBACK;
     const int64_t shape[2] = {x->shape[0], y->shape[0]}, mask = ctx->params[0];
     if (!st_blas_fits_term(a->shape[0], shape[0], mask, 0)
         || !st_blas_fits_term(a->shape[1], shape[1], mask, 1))
         return ST_FALLBACK;
+    if (ST_INPLACE(ctx) && ST_S(st_blas_takes_result)(in, n_in, 2, shape))
+        return ST_S(st_blas_reused)(ctx, ST_S(st_ger_inplace)(a, ST_SCALAR(in[1]), x, y), out);
     if (ctx->alloc(ctx, 0, 2, shape, out)) return ST_ERROR;
     return st_blas_status(ST_S(st_ger)(shape[0], shape[1], a->data, a->shape[0], a->shape[1],
                                        a->strides[0], a->strides[1], ST_SCALAR(in[1]), x->data,
@@ -285,3 +475,4 @@ int ST_S(st_node_ger)(st_ctx *ctx, const st_tensor *in, int64_t n_in, st_tensor 
 }
 
 #undef ST_SCALAR
+#undef ST_INPLACE
