@@ -22,7 +22,8 @@ from symtheano.compile.mode import PyProgram
 
 EMITTERS = []
 NATIVE_EMITTERS = []
-EMITTER_MODULES = ("elemwise_emit", "reduce_emit", "blas_emit", "shape_emit", "nnet_emit")
+EMITTER_MODULES = ("elemwise_emit", "reduce_emit", "blas_emit", "shape_emit", "nnet_emit",
+                   "padded_sum_emit")
 
 
 def emitter(fn):

@@ -1,6 +1,6 @@
 """Native entries for the ops that rearrange or describe elements: DimShuffle,
 Reshape, Subtensor, IncSubtensor, Shape, Shape_i, MakeVector, SpecifyShape
-(hence addbroadcast/unbroadcast/patternbroadcast), Alloc and Join.
+(hence addbroadcast/unbroadcast/patternbroadcast), CheckShape, Alloc and Join.
 
 Their C (runtime/shape_node.h) shares one library with the softmax family's
 (runtime/nnet_node.h, emitted by nnet_emit.py), compiled once for every
@@ -21,12 +21,21 @@ from symtheano.codegen.c.linker import native_emitter
 
 from symtheano.tensor.elemwise import DimShuffle
 from symtheano.tensor.join import Join
-from symtheano.tensor.shape import Alloc, MakeVector, Reshape, Shape, ShapeI, SpecifyShape
+from symtheano.tensor.shape import (
+    Alloc,
+    CheckShape,
+    MakeVector,
+    Reshape,
+    Shape,
+    ShapeI,
+    SpecifyShape,
+)
 from symtheano.tensor.subtensor import SCALAR, IncSubtensor, Subtensor, entry_kind
 
 MAX_DIMS = 32  # ST_MAX_DIMS in runtime/st_node.h
 ENTRIES = ("st_dimshuffle", "st_reshape", "st_subtensor", "st_inc_subtensor", "st_shape",
-           "st_shape_i", "st_make_vector", "st_specify_shape", "st_alloc", "st_join",
+           "st_shape_i", "st_make_vector", "st_specify_shape", "st_check_shape", "st_alloc",
+           "st_join",
            "st_softmax", "st_log_softmax", "st_logsumexp", "st_softmax_xent", "st_one_hot")
 SOURCE = '#include "shape_node.h"\n#include "nnet_node.h"\n'
 _KINDS = {"i": 1, "u": 2, "f": 3, "b": 4}  # ST_KIND_* in shape_node.h
@@ -145,6 +154,14 @@ def _specify_shape(node):
     return "st_specify_shape", (len(shape), *(-1 if s is None else s for s in shape))
 
 
+def _check_shape(node):
+    sizes = node.inputs[1:]
+    if any(s.dtype not in _INT_NAMES for s in sizes):
+        return None
+    pairs = [p for d, s in zip(node.op.dims, sizes) for p in (d, dtype_code(s.dtype))]
+    return "st_check_shape", (len(sizes), *pairs)
+
+
 def _alloc(node):
     value, *dims = node.inputs
     out = node.outputs[0]
@@ -164,7 +181,8 @@ def _join(node):
 _INT_NAMES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 _EMITTERS = {DimShuffle: _dimshuffle, Reshape: _reshape, Subtensor: _subtensor,
              IncSubtensor: _inc_subtensor, Shape: _shape, ShapeI: _shape_i,
-             MakeVector: _make_vector, SpecifyShape: _specify_shape, Alloc: _alloc, Join: _join}
+             MakeVector: _make_vector, SpecifyShape: _specify_shape, CheckShape: _check_shape,
+             Alloc: _alloc, Join: _join}
 
 
 @native_emitter

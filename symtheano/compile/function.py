@@ -4,10 +4,20 @@ The user's graph is copied (with `givens` substituted) into a FunctionGraph,
 rewritten by the mode's pipeline, and handed to the mode's back end, which
 returns a program. `Function` checks the caller's arguments, runs the program
 and applies `updates` to shared variables.
+
+An update such as `W - lr * dot(x.T, g)` may be computed into W's own storage
+(Gemm{inplace}, symtheano/rewrite/inplace.py). Before each call that could do
+so, `Function` hands the program W's array only when nothing else can see it:
+it owns its memory, may be written, and no reference other than the shared
+variable's exists (no borrowed value, view, clone or argument); otherwise the
+program gets a copy. So an in-place update never changes an array the caller
+holds, and W's storage is reused from one training step to the next. A call
+that fails after such a node ran may leave W updated (as in Theano).
 """
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 import numpy as np
@@ -18,6 +28,7 @@ from symtheano.compile.sharedvalue import SharedVariable
 from symtheano.configuration import config
 from symtheano.graph.basic import Constant, Variable, clone_graph, graph_inputs
 from symtheano.graph.fg import FunctionGraph
+from symtheano.tensor.type import TensorType
 from symtheano.tensor.var import as_tensor_variable
 
 _MISSING = object()
@@ -79,6 +90,13 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     if profile:
         raise NotImplementedError("function(profile=True) is not available yet: profiling "
                                   "arrives with the compiled back ends")
+    if _has_sparse(outputs):
+        return _SparseOutputs.compile(inputs, outputs, mode=mode, updates=updates,
+                                      givens=givens, no_default_updates=no_default_updates,
+                                      accept_inplace=accept_inplace, name=name,
+                                      rebuild_strict=rebuild_strict,
+                                      allow_input_downcast=allow_input_downcast,
+                                      on_unused_input=on_unused_input, trust_input=trust_input)
     if not isinstance(inputs, list | tuple):
         raise TypeError(f"function: inputs must be a list of variables, got "
                         f"{type(inputs).__name__} (write function([x], ...))")
@@ -168,6 +186,9 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
                 warnings.warn(msg, stacklevel=2)
 
     fgraph = FunctionGraph(declared + shared_inputs, cloned)
+    # What the inplace stage may overwrite: the storage of a shared variable that
+    # the call replaces with an output (symtheano/rewrite/inplace.py).
+    fgraph.update_outputs = {v: len(out_specs) + i for i, (v, _) in enumerate(checked_updates)}
     mode_obj = get_mode(mode)
     report = mode_obj.rewrite(fgraph)
     program = mode_obj.link(fgraph)
@@ -177,6 +198,50 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
                   trust_input=trust_input)
     fn.report = report
     return fn
+
+
+def _has_sparse(outputs):
+    module = sys.modules.get("symtheano.sparse_derivatives")
+    if module is None:  # no sparse derivative was ever built (and SciPy stays unloaded)
+        return False
+    SparseVariable = module.SparseVariable
+    items = outputs if isinstance(outputs, list | tuple) else [outputs]
+    return any(isinstance(o, SparseVariable) for o in items)
+
+
+class _SparseOutputs:
+    """A compiled function with sparse outputs (SparseVariable: sparse_hessian,
+    sparse_jacobian): the inner function computes each sparse matrix's arrays
+    (data, indices, indptr, shape) as ordinary outputs, and every call assembles
+    them into scipy.sparse matrices."""
+
+    @classmethod
+    def compile(cls, inputs, outputs, **kwargs):
+        from symtheano.sparse_derivatives import SparseVariable
+
+        single = not isinstance(outputs, list | tuple)
+        items = [outputs] if single else list(outputs)
+        flat, layout = [], []
+        for item in items:
+            if isinstance(item, SparseVariable):
+                layout.append((item, len(flat)))
+                flat.extend(item.parts)
+            else:
+                layout.append((None, len(flat)))
+                flat.append(item)
+        return cls(function(inputs, flat, **kwargs), layout, single)
+
+    def __init__(self, inner, layout, single):
+        self.inner, self.layout, self.single = inner, layout, single
+
+    def __call__(self, *args, **kwargs):
+        results = self.inner(*args, **kwargs)
+        out = [results[k] if sparse is None else sparse.assemble(*results[k:k + 4])
+               for sparse, k in self.layout]
+        return out[0] if self.single else out
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
 
 
 class Function:
@@ -215,6 +280,21 @@ class Function:
         if hasattr(program, "direct_call") and not shared_inputs and not updated:
             self._fast = program.direct_call(self._filter, single,
                                              [v.type for v in self.inputs])
+        # For the general path: what an argument taken as it is looks like (an
+        # ndarray of exactly the input's dtype and ndim, static sizes matching);
+        # anything else goes through the type's filter.
+        self._arg_specs = [_array_spec(v.type) for v in self.inputs]
+        # Shared variables whose storage the program may overwrite (each is then
+        # replaced by the output written there), by position in self._shared.
+        from symtheano.rewrite.inplace import destroyed_inputs
+
+        destroyed = set(destroyed_inputs(fgraph))
+        self._destroyed = [i for i, s in enumerate(shared_inputs) if s in destroyed]
+        # Per update: the position of its variable among the shared inputs, and
+        # whether a new value may be stored as it is (no static size to check).
+        position = {id(s): i for i, s in enumerate(shared_inputs)}
+        self._update_plan = [(var, position[id(var)]) + _array_spec(var.type)[:2]
+                             + (_array_spec(var.type)[2] == (),) for var in updated]
 
     def rewrite_report(self):
         """Which rewrites fired (and how often) and how long each stage took."""
@@ -269,24 +349,39 @@ class Function:
                 raise TypeError(f"{self.name}: missing argument for "
                                 f"{_describe(self.inputs[pos], pos)}")
         if not self.trust_input:
-            values = [v if self._is_default(pos, v) else self._filter(pos, v)
-                      for pos, v in enumerate(values)]
-        shared_values = [s.get_value(borrow=True) for s in self._shared]
+            for pos, (v, (dtype, ndim, static)) in enumerate(zip(values, self._arg_specs)):
+                if (type(v) is np.ndarray and v.dtype == dtype and v.ndim == ndim
+                        and (not static or all(v.shape[d] == n for d, n in static))):
+                    continue  # what the filter would return unchanged
+                if not self._is_default(pos, v):
+                    values[pos] = self._filter(pos, v)
+        shared_values = [s._value for s in self._shared]
+        for i in self._destroyed:
+            # The program may write the new value into this storage: hand it over only
+            # when nothing else can see it (no other reference, no view, own memory),
+            # else a copy, so that no caller's array or other variable changes.
+            if not _exclusive(shared_values, i):
+                shared_values[i] = np.array(shared_values[i], copy=True)
         results = self.program(values + shared_values)
         outputs = results[: self._n_out]
-        news = results[self._n_out:]
-        protected = values + shared_values
+        seen = _Memory(values)
+        seen.extend(shared_values)
         for i, out in enumerate(outputs):
             # Read-only arrays are views of constants: hand out a writable copy.
-            if not out.flags.writeable or (not self._borrow[i] and _aliases(out, protected)):
+            if not out.flags.writeable or (not self._borrow[i] and seen.shares(out)):
                 out = out.copy()
                 outputs[i] = out
-            protected.append(out)
-        for var, new in zip(self._updated, news):
-            if _aliases(new, protected):
+            seen.add(out)
+        for (var, pos, dtype, ndim, as_is), new in zip(self._update_plan, results[self._n_out:]):
+            # The new value may be the old storage of this very variable (written in
+            # place), but no other value the caller or another variable can see.
+            if seen.shares(new, 1 if new is shared_values[pos] else 0):
                 new = new.copy()
-            var.set_value(new, borrow=True)
-            protected.append(new)
+            if as_is and type(new) is np.ndarray and new.dtype == dtype and new.ndim == ndim:
+                var._value = new
+            else:
+                var.set_value(new, borrow=True)
+            seen.add(new)
         if self._single:
             return outputs[0]
         return outputs
@@ -300,6 +395,63 @@ class Function:
                 f"{len(self._updated)} update(s), mode={self.mode}>")
 
 
-def _aliases(arr, others):
-    return any(o is arr or (isinstance(o, np.ndarray) and np.may_share_memory(o, arr))
-               for o in others)
+def _array_spec(ttype):
+    """(dtype, ndim, ((dimension, static size), ...)) of a tensor type: what an
+    array taken as it is must match. A type of another kind matches nothing."""
+    if not isinstance(ttype, TensorType):
+        return (None, -1, ())
+    return (np.dtype(ttype.dtype), ttype.ndim,
+            tuple((d, n) for d, n in enumerate(ttype.shape) if n is not None))
+
+
+class _Memory:
+    """The arrays of a call that an output or a new shared value must not share
+    memory with. Two arrays that own their memory (no base) share it only when
+    they are the same array, so those are compared by identity; views by address
+    range (np.may_share_memory)."""
+
+    __slots__ = ("count", "owners", "views")
+
+    def __init__(self, arrays):
+        self.count, self.owners, self.views = {}, [], []
+        self.extend(arrays)
+
+    def extend(self, arrays):
+        for a in arrays:
+            self.add(a)
+
+    def add(self, a):
+        if not isinstance(a, np.ndarray):
+            return  # a number (trust_input=True): no memory to share
+        if a.base is None and a.flags.owndata:
+            self.count[id(a)] = self.count.get(id(a), 0) + 1
+            self.owners.append(a)
+        else:
+            self.views.append(a)
+
+    def shares(self, a, own=0):
+        """May `a` share memory with an array added? `own`: how many of the added
+        are `a` itself and allowed (the storage it replaces)."""
+        if a.base is None and a.flags.owndata:
+            return (self.count.get(id(a), 0) > own
+                    or any(np.may_share_memory(v, a) for v in self.views))
+        return any(np.may_share_memory(o, a) for o in self.owners + self.views)
+
+
+def _count_refs(values, i):
+    return sys.getrefcount(values[i])
+
+
+# The count `_count_refs` reports for an array that only the list holds (how the
+# interpreter counts the call's own references, measured rather than assumed).
+_LIST_ONLY = _count_refs([np.empty(1)], 0)
+
+
+def _exclusive(values, i):
+    """True when values[i] is an array that nothing but `values` and its shared
+    variable reference: it owns its memory, may be written, and no view, caller
+    variable or other container holds it, so overwriting it is invisible."""
+    v = values[i]
+    ok = type(v) is np.ndarray and v.base is None and v.flags.owndata and v.flags.writeable
+    del v
+    return ok and _count_refs(values, i) == _LIST_ONLY + 1

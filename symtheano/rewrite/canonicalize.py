@@ -27,6 +27,7 @@ from symtheano.tensor import basic as tb
 from symtheano.tensor.elemwise import DimShuffle, Elemwise, dimshuffle
 from symtheano.tensor.shape import (
     Alloc,
+    CheckShape,
     MakeVector,
     Reshape,
     Shape,
@@ -444,24 +445,56 @@ def _size_matches(size, x, d, depth=8):
 @node_rewriter([Elemwise])
 def alloc_in_elemwise(fgraph, node):
     """elemwise(alloc(v, *shape), b) -> elemwise(v, b) when another input b has that
-    shape already: the allocated array only repeated v (the vector of ones a sum's
-    gradient starts from, multiplied into every term)"""
+    shape: the allocated array only repeated v (the vector of ones a sum's gradient
+    starts from, multiplied into every term).
+
+    Where b's size is not provably the allocated one but b does not broadcast in
+    that dimension (so the two sizes must be equal for the op to run at all), b
+    is read through CheckShape, which raises where the original op would have."""
     ndim = node.outputs[0].ndim
     for k, a in enumerate(node.inputs):
         if a.owner is None or not isinstance(a.owner.op, Alloc) or a.ndim != ndim:
             continue
         value, *dims = a.owner.inputs
+        fallback = None
         for j, b in enumerate(node.inputs):
-            if j != k and b.ndim == ndim and all(
-                    _size_matches(size, b, d) for d, size in enumerate(dims)):
-                inputs = list(node.inputs)
-                inputs[k] = dimshuffle(value, ["x"] * (ndim - value.ndim)
-                                       + list(range(value.ndim)))
-                return [Elemwise(node.op.scalar_op)(*inputs)]
+            if j == k or b.ndim != ndim:
+                continue
+            unproven = [d for d, size in enumerate(dims) if not _size_matches(size, b, d)]
+            if unproven and (fallback is not None or any(
+                    b.type.shape[d] == 1 or a.type.shape[d] == 1 for d in unproven)):
+                continue
+            inputs = list(node.inputs)
+            inputs[k] = dimshuffle(value, ["x"] * (ndim - value.ndim) + list(range(value.ndim)))
+            if unproven:
+                inputs[j] = CheckShape(unproven)(b, *[dims[d] for d in unproven])
+                fallback = inputs
+                continue
+            return [Elemwise(node.op.scalar_op)(*inputs)]
+        if fallback is not None:
+            return [Elemwise(node.op.scalar_op)(*fallback)]
     return None
 
 
-STAGE.register(useless_fill, alloc_in_elemwise)
+@node_rewriter([CheckShape])
+def lift_check_shape(fgraph, node):
+    """check_shape(elemwise(a, b), *sizes) -> elemwise(check_shape(a, *sizes), b) when a
+    does not broadcast in the checked dimensions (so it has the output's sizes there)
+    and nothing else reads the elementwise result: the check moves towards the
+    inputs, out of the way of fusion."""
+    x = node.inputs[0]
+    owner = x.owner
+    if owner is None or not isinstance(owner.op, Elemwise) or len(fgraph.clients.get(x, ())) != 1:
+        return None
+    for j, a in enumerate(owner.inputs):
+        if a.ndim == x.ndim and all(a.type.shape[d] != 1 for d in node.op.dims):
+            inputs = list(owner.inputs)
+            inputs[j] = node.op(a, *node.inputs[1:])
+            return [Elemwise(owner.op.scalar_op)(*inputs)]
+    return None
+
+
+STAGE.register(useless_fill, alloc_in_elemwise, lift_check_shape)
 STAGE.register(sub_self, collect_constants, merge_dimshuffles, lift_dimshuffle,
                useless_dimshuffle, useless_reshape, reshape_of_reshape, useless_alloc,
                shape_of_computed, shape_of_computed_vector, useless_subtensor, useless_cast,

@@ -20,13 +20,18 @@ A group of two or more Elemwise nodes becomes a Composite; a group of any
 size whose root is read only by a sum/prod/max/min/all/any becomes a
 FusedReduce. The graph is rebuilt in one pass, so fusion is linear in the
 size of the graph (a chain of 10,000 ops fuses in well under a second).
-Rewrites: "elemwise_fusion", "reduce_fusion" (switch off with Mode(excluding=...)).
+Before grouping, sums of slices written into zeros (the gradients of shifted
+slices) become PaddedSum ops that take in the elementwise nodes computing
+them (rewrite/padded_sum.py).
+Rewrites: "padded_sum", "elemwise_fusion", "reduce_fusion" (switch off with
+Mode(excluding=...)).
 """
 
 from __future__ import annotations
 
 import collections
 
+from symtheano.rewrite.padded_sum import padded_sums
 from symtheano.tensor.composite import FUSABLE_REDUCTIONS, Composite, FusedReduce, is_left_pad
 from symtheano.tensor.elemwise import Elemwise
 
@@ -116,13 +121,18 @@ class FusionStage:
     """The fusion stage (see the module docstring)."""
 
     name = "fusion"
-    rewrites = ("elemwise_fusion", "reduce_fusion")
+    rewrites = ("padded_sum", "elemwise_fusion", "reduce_fusion")
 
     def run(self, fgraph, ctx):
+        changed = 0
+        if "padded_sum" not in ctx.excluding:
+            changed = padded_sums(fgraph)
+            for _ in range(changed):
+                ctx.report.count("padded_sum")
         fuse_elemwise = "elemwise_fusion" not in ctx.excluding
         fuse_reduce = "reduce_fusion" not in ctx.excluding
         if not (fuse_elemwise or fuse_reduce):
-            return 0
+            return changed
         order = fgraph.toposort()
         plan = {}
         for root, nodes in fusion_groups(fgraph, order, join=fuse_elemwise).items():
@@ -139,7 +149,7 @@ class FusionStage:
                 ctx.report.count("elemwise_fusion")
         if plan:
             rebuild(fgraph, order, plan)
-        return len(plan)
+        return changed + len(plan)
 
 
 STAGE = FusionStage()

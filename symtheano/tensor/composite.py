@@ -269,7 +269,10 @@ class Composite(Op):
         return values[-1]
 
     def L_op(self, inputs, outputs, output_grads):
-        return expanded_grads(inputs, self.expand(inputs), output_grads[0])
+        return expanded_grads(inputs, self.expand, output_grads[0])
+
+    def R_op(self, inputs, eval_points):
+        return expanded_tangent(inputs, self.expand(inputs), eval_points)
 
     def label(self):
         """The inner expression, e.g. 'sqr(sub(i0, i1))' (shortened when long)."""
@@ -326,19 +329,41 @@ def broadcast_shape(inputs, input_shapes, ndim):
     return tuple(out)
 
 
-def expanded_grads(inputs, expanded, output_grad):
-    """Input gradients of a fused op: the gradient of its unfused graph `expanded`."""
+def expanded_grads(inputs, expand, output_grad):
+    """Input gradients of a fused op: the gradient of its unfused graph, built by
+    `expand(variables)` on stand-ins for `inputs`, one per position. Stand-ins make
+    each gradient partial, as L_op's contract wants, also where one variable fills
+    two positions or one input is computed from another."""
     from symtheano.gradient import grad
+    from symtheano.graph.basic import clone_replace
 
+    proxies = [x.type.make_variable() for x in inputs]
+    expanded = expand(proxies)
     floats = [i for i, x in enumerate(inputs) if x.dtype in FLOAT_DTYPES]
     result = [None] * len(inputs)
     if not floats or expanded.dtype not in FLOAT_DTYPES:
         return result
-    grads = grad(None, [inputs[i] for i in floats], known_grads={expanded: output_grad},
+    grads = grad(None, [proxies[i] for i in floats], known_grads={expanded: output_grad},
                  disconnected_inputs="ignore", return_disconnected="None")
-    for i, g in zip(floats, grads):
-        result[i] = g
+    present = [(i, g) for i, g in zip(floats, grads) if g is not None]
+    back = dict(zip(proxies, inputs))
+    if present:
+        replaced = clone_replace([g for _, g in present], back)
+        for (i, _), g in zip(present, replaced):
+            result[i] = g
     return result
+
+
+def expanded_tangent(inputs, expanded, eval_points):
+    """[The output tangent] of a fused op: its unfused graph `expanded` pushed
+    forward, each scalar op by its own rule."""
+    from symtheano.rop import pushforward
+
+    if expanded.dtype not in FLOAT_DTYPES:
+        return [None]
+    tangents = [t if x.dtype in FLOAT_DTYPES else None
+                for x, t in zip(inputs, eval_points, strict=True)]
+    return pushforward([expanded], inputs, tangents)
 
 
 def _ufunc_into(spec, op, args, dtype, dead, values, pool):
@@ -437,7 +462,10 @@ class FusedReduce(Op):
         return self.reduce_op(self.composite.expand(inputs))
 
     def L_op(self, inputs, outputs, output_grads):
-        return expanded_grads(inputs, self.expand(inputs), output_grads[0])
+        return expanded_grads(inputs, self.expand, output_grads[0])
+
+    def R_op(self, inputs, eval_points):
+        return expanded_tangent(inputs, self.expand(inputs), eval_points)
 
     def __str__(self):
         tail = "" if self.composite.inplace is None else f"[inplace i{self.composite.inplace}]"

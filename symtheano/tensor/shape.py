@@ -30,6 +30,9 @@ class Shape(Op):
     def grad(self, inputs, output_grads):
         return [None]
 
+    def R_op(self, inputs, eval_points):
+        return [None]  # an integer output has no tangent
+
     def pretty(self, input_strs):
         return f"{input_strs[0]}.shape"
 
@@ -56,6 +59,9 @@ class ShapeI(Op):
 
     def grad(self, inputs, output_grads):
         return [None]
+
+    def R_op(self, inputs, eval_points):
+        return [None]  # an integer output has no tangent
 
     def pretty(self, input_strs):
         return f"{input_strs[0]}.shape[{self.i}]"
@@ -108,6 +114,12 @@ class MakeVector(Op):
     def grad(self, inputs, output_grads):
         (g,) = output_grads
         return [g[i] if x.dtype[0] == "f" else None for i, x in enumerate(inputs)]
+
+    def R_op(self, inputs, eval_points):
+        if self.dtype[0] != "f" or all(t is None for t in eval_points):
+            return [None]
+        zero = constant(np.zeros((), dtype=self.dtype))
+        return [MakeVector(self.dtype)(*[zero if t is None else t for t in eval_points])]
 
     def pretty(self, input_strs):
         return f"[{', '.join(input_strs)}]"
@@ -186,6 +198,15 @@ class Reshape(Op):
     def grad(self, inputs, output_grads):
         x, _ = inputs
         return [reshape(output_grads[0], shape(x), ndim=x.ndim), None]
+
+    def R_op(self, inputs, eval_points):
+        from symtheano.rop import node_outputs
+
+        t = eval_points[0]
+        if t is None:
+            return [None]
+        (out,) = node_outputs(self, inputs)
+        return [self.make_node(t, inputs[1], out.type.shape).outputs[0]]
 
     def pretty(self, input_strs):
         return f"reshape({input_strs[0]}, {input_strs[1]})"
@@ -298,6 +319,66 @@ class SpecifyShape(Op):
     def grad(self, inputs, output_grads):
         return [output_grads[0]]
 
+    def R_op(self, inputs, eval_points):
+        (t,) = eval_points
+        return [None if t is None else self(t)]
+
+    def pretty(self, input_strs):
+        return input_strs[0]
+
+
+class CheckShape(Op):
+    """x itself, after checking at run time that dimension d of x has the size given by
+    the scalar input for it (`dims`: the checked dimensions, in order).
+
+    The rewrites insert it where they drop a computation whose only other effect
+    was to reject mismatched sizes (an elementwise op's Alloc input), so that the
+    compiled function still raises where the original graph would have."""
+
+    __props__ = ("dims",)
+    view_map = {0: [0]}
+
+    def __init__(self, dims):
+        self.dims = tuple(int(d) for d in dims)
+
+    def make_node(self, x, *sizes):
+        x = as_tensor_variable(x)
+        sizes = [as_tensor_variable(s) for s in sizes]
+        if len(sizes) != len(self.dims):
+            raise TypeError(f"{self}: {len(self.dims)} sizes expected, got {len(sizes)}")
+        for d, s in zip(self.dims, sizes):
+            if not 0 <= d < x.ndim:
+                raise ValueError(f"{self}: {x} has no dimension {d}")
+            if s.ndim != 0 or s.dtype not in INT_DTYPES:
+                raise TypeError(f"{self}: the size of dimension {d} must be an integer "
+                                f"scalar, got {s.type}")
+        return Apply(self, [x, *sizes], [x.type.make_variable()])
+
+    def perform(self, node, inputs, output_storage):
+        x, *sizes = inputs
+        for d, s in zip(self.dims, sizes):
+            if x.shape[d] != s:
+                raise ValueError(f"{node.inputs[0]} must have size {int(s)} in dimension {d} "
+                                 f"(the size of the array it is combined with), but its "
+                                 f"shape is {x.shape}")
+        output_storage[0][0] = x
+
+    def infer_shape(self, node, input_shapes):
+        shape = list(input_shapes[0])
+        for d, s in zip(self.dims, node.inputs[1:]):
+            shape[d] = s
+        return [tuple(shape)]
+
+    def grad(self, inputs, output_grads):
+        return [output_grads[0]] + [None] * len(self.dims)
+
+    def R_op(self, inputs, eval_points):
+        t = eval_points[0]
+        return [None if t is None else self(t, *inputs[1:])]
+
+    def __str__(self):
+        return f"CheckShape{{{', '.join(map(str, self.dims))}}}"
+
     def pretty(self, input_strs):
         return input_strs[0]
 
@@ -395,6 +476,10 @@ class Alloc(Op):
         if value.dtype[0] != "f":
             return [None] * len(inputs)
         return [reduce_to_input(output_grads[0], value)] + [None] * (len(inputs) - 1)
+
+    def R_op(self, inputs, eval_points):
+        t = eval_points[0]
+        return [None if t is None else self(t, *inputs[1:])]
 
     def pretty(self, input_strs):
         return f"alloc({', '.join(input_strs)})"

@@ -246,3 +246,102 @@ def test_symbolic_bool_is_an_error():
     with pytest.raises(TypeError, match="truth value"):
         if x > 0:
             pass
+
+
+# -- shared values a call overwrites in place (Gemm{inplace} on an updated weight) -------------
+
+def _inplace_update(mode="C"):
+    """f(A, B) updates w to w - 0.5 * A @ B, writing into w's storage when it may."""
+    A, B = T.dmatrix("A"), T.dmatrix("B")
+    w = th.shared(np.ones((3, 3)), name="w")
+    f = th.function([A, B], T.sum(w), mode=mode, updates=[(w, w - 0.5 * T.dot(A, B))])
+    assert any(getattr(n.op, "destroy_map", None) for n in f.fgraph.apply_nodes)
+    return f, w
+
+
+def _address(a):
+    return a.__array_interface__["data"][0]
+
+
+@pytest.mark.parametrize("mode", ["C", "PY"])
+def test_storage_only_the_shared_variable_holds_is_updated_in_place(mode):
+    f, w = _inplace_update(mode)
+    a, b = np.full((3, 3), 0.5), np.eye(3)
+    first = _address(w.get_value(borrow=True))
+    for step in range(1, 4):
+        assert f(a, b) == 9.0 - 2.25 * (step - 1)
+        np.testing.assert_array_equal(w.get_value(), 1.0 - 0.25 * step)
+        assert _address(w.get_value(borrow=True)) == first
+
+
+@pytest.mark.parametrize("mode", ["C", "PY"])
+def test_arrays_the_caller_can_see_are_never_overwritten(mode):
+    f, w = _inplace_update(mode)
+    a, b = np.full((3, 3), 0.5), np.eye(3)
+    held = w.get_value(borrow=True)               # a borrowed value
+    f(a, b)
+    np.testing.assert_array_equal(held, 1.0)
+    view = w.get_value(borrow=True)[1:]           # a view of it
+    f(a, b)
+    np.testing.assert_array_equal(view, 0.75)
+    mine = np.zeros((3, 3))                       # the caller's array, given with borrow=True
+    w.set_value(mine, borrow=True)
+    f(a, b)
+    np.testing.assert_array_equal(mine, 0.0)
+    np.testing.assert_array_equal(w.get_value(), -0.25)
+    clone = w.clone()                             # a clone shares the storage
+    f(a, b)
+    np.testing.assert_array_equal(clone.get_value(), -0.25)
+    np.testing.assert_array_equal(w.get_value(), -0.5)
+    # the shared storage passed as an argument: read as it was before the call
+    w.set_value(np.ones((3, 3)))
+    arg = w.get_value(borrow=True)
+    f(arg, b)
+    np.testing.assert_array_equal(arg, 1.0)
+    np.testing.assert_array_equal(w.get_value(), 0.5)
+    frozen = np.ones((3, 3))                      # read-only storage is copied too
+    frozen.flags.writeable = False
+    w.set_value(frozen, borrow=True)
+    del frozen
+    f(a, b)
+    np.testing.assert_array_equal(w.get_value(), 0.75)
+
+
+def test_failed_call_leaves_the_shared_value_intact():
+    f, w = _inplace_update()
+    with pytest.raises(ValueError):
+        f(np.ones((3, 2)), np.ones((3, 3)))       # the product's shapes do not fit
+    np.testing.assert_array_equal(w.get_value(), 1.0)
+
+
+def test_general_path_takes_exact_arrays_and_filters_the_rest():
+    x = T.dvector("x")
+    s = th.shared(np.zeros(3), name="s")
+    f = th.function([x], x * 2, updates=[(s, s + x)])
+    np.testing.assert_array_equal(f([1, 2, 3]), [2.0, 4.0, 6.0])           # a list
+    np.testing.assert_array_equal(f(np.arange(3, dtype="int32")), [0.0, 2.0, 4.0])  # safe cast
+    np.testing.assert_array_equal(f(np.ones(3).view(np.matrix)[0].A1), [2.0] * 3)
+    np.testing.assert_array_equal(s.get_value(), [2.0, 4.0, 6.0])
+    with pytest.raises(TypeError, match="dimensions"):
+        f(np.ones((3, 1)))
+    r = T.tensor("float64", (2,), "r")
+    g = th.function([r], r + 1, updates=[(s, s * 2)])
+    with pytest.raises(ValueError, match="shape"):
+        g(np.ones(3))
+    s_fixed = th.shared(np.zeros(2), name="s_fixed", shape=(2,))
+    h = th.function([x], [], updates=[(s_fixed, x)])
+    with pytest.raises(ValueError, match="shape"):
+        h(np.ones(3))
+
+
+def test_borrowed_output_that_is_the_new_storage_is_not_overwritten_later():
+    A, B = T.dmatrix("A"), T.dmatrix("B")
+    w = th.shared(np.ones((3, 3)), name="w")
+    new = w - 0.5 * T.dot(A, B)
+    f = th.function([A, B], th.Out(new, borrow=True), updates=[(w, new)])
+    a, b = np.full((3, 3), 0.5), np.eye(3)
+    first = f(a, b)
+    np.testing.assert_array_equal(first, 0.75)
+    f(a, b)                                       # w's storage is no longer private
+    np.testing.assert_array_equal(first, 0.75)
+    np.testing.assert_array_equal(w.get_value(), 0.5)

@@ -14,7 +14,7 @@ import symtheano.tensor as T
 from symtheano.compile.mode import Mode
 from symtheano.tensor.basic import Cast
 from symtheano.tensor.elemwise import DimShuffle, Elemwise
-from symtheano.tensor.shape import Alloc, Reshape, Shape, ShapeI
+from symtheano.tensor.shape import Alloc, CheckShape, Reshape, Shape, ShapeI
 from symtheano.tensor.subtensor import Subtensor
 from symtheano.tensor.type import TensorType
 
@@ -619,12 +619,21 @@ def test_alloc_of_a_known_shape_is_not_materialised_in_elementwise_ops():
     assert not [n for n in f.fgraph.apply_nodes if isinstance(n.op, Alloc)]
     xv, yv = RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4))
     np.testing.assert_allclose(f(xv, yv), np.exp(xv) * yv, rtol=1e-15)
-    # An alloc whose size no other operand is known to have stays, so a size
-    # mismatch still raises.
+    # Where no other operand is known to have the allocated size, but one cannot
+    # broadcast (so the sizes must be equal), the alloc goes and that operand is
+    # read through CheckShape: a size mismatch still raises, in every mode.
     n = T.lscalar("n")
     v = T.dvector("v")
-    g = compiled([v, n], T.alloc(np.float64(2.0), n) * v)
-    assert [node for node in g.fgraph.apply_nodes if isinstance(node.op, Alloc)]
-    np.testing.assert_array_equal(g(np.ones(3), 3), np.full(3, 2.0))
-    with pytest.raises(ValueError):
-        g(np.ones(3), 4)
+    for mode in ("C", "PY"):
+        g = th.function([v, n], T.alloc(np.float64(2.0), n) * v, mode=mode)
+        nodes = g.fgraph.apply_nodes
+        assert not [node for node in nodes if isinstance(node.op, Alloc)]
+        assert [node for node in nodes if isinstance(node.op, CheckShape)]
+        np.testing.assert_array_equal(g(np.arange(3.0), 3), 2.0 * np.arange(3.0))
+        with pytest.raises(ValueError, match="size 4 in dimension 0"):
+            g(np.ones(3), 4)
+    # A broadcastable operand cannot stand for the allocated size: the alloc stays.
+    r = T.row("r")
+    h = compiled([r, n], T.alloc(np.float64(2.0), 2, n) * r)
+    assert [node for node in h.fgraph.apply_nodes if isinstance(node.op, Alloc)]
+    np.testing.assert_array_equal(h(np.ones((1, 3)), 3), np.full((2, 3), 2.0))

@@ -324,3 +324,20 @@ def test_fused_variadic_add_accumulates_in_the_output_dtype():
     plain = th.function([a, b, c], out, mode=Mode(optimizer=None))
     np.testing.assert_array_equal(fused(*args), [200])
     np.testing.assert_array_equal(plain(*args), [200])
+
+
+def test_gradient_of_a_composite_whose_inputs_depend_on_each_other():
+    # x * exp(x) fused with exp(x) computed outside: the Composite's inputs are x and
+    # exp(x), and the gradient through exp(x) must be counted once.
+    from symtheano.tensor.composite import Composite
+
+    x = T.dvector("x")
+    e = T.exp(x)
+    y = x * e
+    op, outer = Composite.from_nodes([y.owner])
+    assert [v.name for v in outer][:1] == ["x"] and outer[1] is e
+    g = T.grad(T.sum(op(*outer)), x)
+    xv = np.linspace(-1.0, 2.0, 5)
+    for mode in ("PY", "C"):
+        got = th.function([x], g, mode=mode)(xv)
+        np.testing.assert_allclose(got, np.exp(xv) * (1 + xv), rtol=1e-14)

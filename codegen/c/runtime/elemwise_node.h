@@ -1,5 +1,5 @@
 /* The node entry of an elementwise kernel (see st_node.h): broadcasting, the
- * output, the merged loop layout, then the kernel itself. A generated
+ * output, then the kernel over the merged loop layout (elemwise_call.h). A generated
  * elementwise source defines
  *
  *     void st_kernel(int64_t ndim, const int64_t *shape, char **data,
@@ -19,13 +19,14 @@
 #define SYMTHEANO_ELEMWISE_NODE_H
 
 #include "st_node.h"
+#include "elemwise_call.h"
 
 int st_node(st_ctx *ctx, const st_tensor *in, int64_t n_in, st_tensor *out)
 {
     const int64_t *prm = ctx->params;
     const int64_t ndim = prm[0], inplace = prm[1], n_ops = n_in + 1;
     int64_t shape[ST_MAX_DIMS];
-    int64_t d, k, m, size = 1;
+    int64_t d, k, size = 1;
     if (ndim > ST_MAX_DIMS || ctx->n_params != 2 + n_in) return ST_FALLBACK;
     if (!st_broadcast(in, n_in, ndim, prm + 2, shape)) return ST_FALLBACK;
     int same = 0;
@@ -37,45 +38,10 @@ int st_node(st_ctx *ctx, const st_tensor *in, int64_t n_in, st_tensor *out)
         return ST_ERROR;
     for (d = 0; d < ndim; d++) size *= shape[d];
     if (size == 0) return ST_OK;
-
-    /* Loop layout: size-1 dimensions dropped, dimensions contiguous in every
-     * operand merged, so the innermost loop is as long as possible. */
-    int64_t m_shape[ST_MAX_DIMS];
-    int64_t m_strides[n_ops * ST_MAX_DIMS];
-    int64_t full[n_ops];
-    char *data[n_ops];
-    m = 0;
-    for (d = 0; d < ndim; d++) {
-        const int64_t n = shape[d];
-        if (n == 1) continue;
-        for (k = 0; k < n_ops; k++) {
-            const st_tensor *t = k < n_in ? &in[k] : out;
-            const int64_t local = d - (ndim - t->ndim);
-            full[k] = (local < 0 || t->shape[local] == 1) ? 0 : t->strides[local];
-        }
-        int merge = m > 0;
-        for (k = 0; merge && k < n_ops; k++)
-            merge = m_strides[k * ST_MAX_DIMS + m - 1] == full[k] * n;
-        if (merge) {
-            m_shape[m - 1] *= n;
-            for (k = 0; k < n_ops; k++) m_strides[k * ST_MAX_DIMS + m - 1] = full[k];
-        } else {
-            m_shape[m] = n;
-            for (k = 0; k < n_ops; k++) m_strides[k * ST_MAX_DIMS + m] = full[k];
-            m++;
-        }
-    }
-    if (m == 0) {
-        m = 1;
-        m_shape[0] = 1;
-        for (k = 0; k < n_ops; k++) m_strides[k * ST_MAX_DIMS] = 0;
-    }
-    int64_t strides[n_ops * m];
-    for (k = 0; k < n_ops; k++) {
-        for (d = 0; d < m; d++) strides[k * m + d] = m_strides[k * ST_MAX_DIMS + d];
-        data[k] = k < n_in ? in[k].data : out->data;
-    }
-    st_kernel(m, m_shape, data, strides);
+    const st_tensor *ops[n_ops];
+    for (k = 0; k < n_in; k++) ops[k] = &in[k];
+    ops[n_in] = out;
+    st_elemwise_call(st_kernel, n_ops, ops, ndim, shape);
     return ST_OK;
 }
 

@@ -1,6 +1,6 @@
 /* Node entries (st_node.h) for the ops that move or describe elements without
  * computing on them: DimShuffle, Reshape, Subtensor, IncSubtensor, Shape,
- * Shape_i, MakeVector, SpecifyShape, Alloc and Join. Their behaviour is fully
+ * Shape_i, MakeVector, SpecifyShape, CheckShape, Alloc and Join. Their behaviour is fully
  * described by ctx->params, so one library holds them all and every function
  * shares it (codegen/c/shape_emit.py picks the entry per op class and builds
  * the params).
@@ -500,6 +500,23 @@ int st_specify_shape(st_ctx *ctx, const st_tensor *in, int64_t n_in, st_tensor *
         return ST_FALLBACK;
     for (int64_t d = 0; d < p[0]; d++)
         if (p[1 + d] >= 0 && in[0].shape[d] != p[1 + d]) return ST_FALLBACK;
+    return ctx->reuse(ctx, 0, 0, out) ? ST_ERROR : ST_OK;
+}
+
+/* CheckShape: [number of checked dimensions, then (dimension, dtype code of its size)
+ * per checked dimension]; the input itself, once its sizes match. */
+int st_check_shape(st_ctx *ctx, const st_tensor *in, int64_t n_in, st_tensor *out)
+{
+    const int64_t *p = ctx->params;
+    if (ctx->n_params < 1 || n_in != 1 + p[0] || ctx->n_params != 1 + 2 * p[0])
+        return ST_FALLBACK;
+    for (int64_t k = 0; k < p[0]; k++) {
+        const int64_t d = p[1 + 2 * k];
+        int64_t size;
+        if (d < 0 || d >= in[0].ndim || st_read_scalar(&in[1 + k], p[2 + 2 * k], &size)
+            || in[0].shape[d] != size)
+            return ST_FALLBACK;
+    }
     return ctx->reuse(ctx, 0, 0, out) ? ST_ERROR : ST_OK;
 }
 
