@@ -4,6 +4,11 @@
 op's `L_op` maps the gradients of its outputs to gradients of its inputs, and
 contributions to a variable used in several places are summed. Gradients flow
 only through float variables: integer and bool values are piecewise constant.
+
+`Lop` is the vector-Jacobian product (reverse mode from given output
+gradients); `Rop`, the Jacobian-vector product, is forward mode and lives in
+symtheano/rop.py; `hessian_vector_product` is forward over reverse (the Rop of
+a gradient).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import warnings
 import numpy as np
 
 from symtheano.graph.basic import Apply, Op, Variable, toposort
+from symtheano.rop import Rop  # noqa: F401  (re-exported: T.Rop, gradient.Rop)
 from symtheano.tensor.type import FLOAT_DTYPES, TensorType
 from symtheano.tensor.var import as_tensor_variable
 
@@ -211,6 +217,11 @@ class _GradientBlock(Op):
             return [zeros_like(inputs[0])]
         return [None]
 
+    def R_op(self, inputs, eval_points):
+        # The block works both ways: zero_grad's output has a zero tangent,
+        # disconnected_grad's none at all.
+        return [None if self.kind == "zero" else DisconnectedType()]
+
     def pretty(self, input_strs):
         return f"{self.kind}_grad({input_strs[0]})"
 
@@ -223,6 +234,59 @@ def zero_grad(x):
 def disconnected_grad(x):
     """x in the forward pass; no gradient flows back through it (as if constant)."""
     return _GradientBlock("disconnected")(x)
+
+
+def Lop(f, wrt, eval_points, consider_constant=None, disconnected_inputs="raise"):
+    """The vector-Jacobian product: sum_i eval_points[i] . d f[i] / d wrt, by reverse
+    mode started from the given output gradients (`grad` with known_grads).
+
+    f and eval_points: a variable and its cotangent (of f's dtype and shape) or
+    lists of equal length; wrt: a variable or a list. Returns one gradient per wrt,
+    as a list when wrt is a list or tuple. Integer wrt get zeros (as in `grad`).
+    """
+    from symtheano.rop import _as_list, _as_point, _label
+
+    f_list, single_f = _as_list(f, "Lop", "f")
+    points, single_points = _as_list(eval_points, "Lop", "eval_points")
+    if single_f != single_points or len(f_list) != len(points):
+        raise ValueError(f"Lop: f and eval_points must match one to one; got {len(f_list)} "
+                         f"f and {len(points)} eval_points")
+    wrt_list, single_wrt = _as_list(wrt, "Lop", "wrt")
+    f_list = [as_tensor_variable(o) for o in f_list]
+    known = {}
+    for i, (out, v) in enumerate(zip(f_list, points)):
+        if not _is_float(out):
+            raise TypeError(f"Lop: f[{i}] {_label(out)} is not a float variable; only float "
+                            "outputs carry gradients")
+        v = _as_point("Lop", i, v, out, "f")
+        known[out] = known[out] + v if out in known else v
+    results = grad(None, wrt_list, consider_constant=consider_constant,
+                   disconnected_inputs=disconnected_inputs, known_grads=known)
+    return results[0] if single_wrt else results
+
+
+def hessian_vector_product(cost, wrt, v, consider_constant=None, disconnected_inputs="raise"):
+    """H v, the Hessian of the scalar `cost` with respect to `wrt` times `v`, built
+    forward over reverse: the Rop of the gradient along v, a few times the cost of
+    one gradient (the dense Hessian is never formed).
+
+    wrt and v: a variable and a direction of its shape, or lists of equal length;
+    returns one block sum_j H_ij v_j per wrt (a list when wrt is a list or tuple).
+    """
+    single = not isinstance(wrt, list | tuple)
+    wrt_list = [wrt] if single else list(wrt)
+    v_list = [v] if not isinstance(v, list | tuple) else list(v)
+    if len(v_list) != len(wrt_list) or single != (not isinstance(v, list | tuple)):
+        raise ValueError(f"hessian_vector_product: wrt and v must match one to one; got "
+                         f"{len(wrt_list)} wrt and {len(v_list)} v")
+    for i, w in enumerate(wrt_list):
+        if not isinstance(w, Variable) or not _is_float(w):
+            raise TypeError(f"hessian_vector_product: wrt[{i}] must be a float variable, "
+                            f"got {w!r}")
+    grads = grad(cost, wrt_list, consider_constant=consider_constant,
+                 disconnected_inputs=disconnected_inputs)
+    hv = Rop(grads, wrt_list, v_list, disconnected_outputs="ignore")
+    return hv[0] if single else hv
 
 
 def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=None,
@@ -282,3 +346,6 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=N
                     f"symbolic {sym[pos]!r}, numeric {numeric[pos]!r}; max abs error "
                     f"{abs_err.max():.3g} (tol {abs_tol}), max rel error {rel_err.max():.3g} "
                     f"(tol {rel_tol})", arg=i, abs_err=abs_err.max(), rel_err=rel_err.max())
+
+
+from symtheano.derivatives import hessian, jacobian  # noqa: E402,F401  (re-exported)

@@ -43,10 +43,14 @@ def grad(*args, **kwargs):
 
 def __getattr__(name):
     # Names that live outside the tensor package but that Theano users reach as T.*.
-    if name in ("verify_grad", "zero_grad", "disconnected_grad"):
+    if name in ("verify_grad", "zero_grad", "disconnected_grad", "Rop", "Lop"):
         import symtheano.gradient as g
 
         return getattr(g, name)
+    if name in ("jacobian", "hessian"):  # T.jacobian, T.hessian
+        import symtheano.derivatives as d
+
+        return getattr(d, name)
     if name == "shared":
         from symtheano.compile.sharedvalue import shared
 

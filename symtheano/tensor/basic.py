@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from symtheano.graph.basic import Constant
+from symtheano.rop import sum_tangents
 from symtheano.tensor.elemwise import ScalarOp, register_scalar_op
 from symtheano.tensor.type import (
     FLOAT_DTYPES,
@@ -35,6 +36,9 @@ class Add(ScalarOp):
     def grad(self, inputs, output, gout):
         return [gout] * len(inputs)
 
+    def R_op(self, inputs, output, tangents):
+        return [sum_tangents(tangents)]
+
 
 class Sub(ScalarOp):
     """a - b elementwise."""
@@ -48,6 +52,10 @@ class Sub(ScalarOp):
 
     def grad(self, inputs, output, gout):
         return [gout, -gout]
+
+    def R_op(self, inputs, output, tangents):
+        ta, tb = tangents
+        return [sum_tangents([ta, None if tb is None else -tb])]
 
 
 class Mul(ScalarOp):
@@ -68,6 +76,14 @@ class Mul(ScalarOp):
             grads.append(mul(gout, *others) if others else gout)
         return grads
 
+    def R_op(self, inputs, output, tangents):
+        terms = []
+        for i, t in enumerate(tangents):
+            if t is not None:
+                others = [x for j, x in enumerate(inputs) if j != i]
+                terms.append(mul(t, *others) if others else t)
+        return [sum_tangents(terms)]
+
 
 class TrueDiv(ScalarOp):
     """a / b elementwise (integer inputs give a float result)."""
@@ -81,6 +97,12 @@ class TrueDiv(ScalarOp):
         a, b = inputs
         return [gout / b, -gout * a / sqr(b)]
 
+    def R_op(self, inputs, output, tangents):
+        a, b = inputs
+        ta, tb = tangents
+        return [sum_tangents([None if ta is None else ta / b,
+                              None if tb is None else -tb * a / sqr(b)])]
+
 
 class IntDiv(ScalarOp):
     """a // b elementwise (floor division, like NumPy)."""
@@ -92,6 +114,9 @@ class IntDiv(ScalarOp):
 
     def grad(self, inputs, output, gout):
         return [None, None]
+
+    def R_op(self, inputs, output, tangents):
+        return [None]  # piecewise constant
 
 
 class Mod(ScalarOp):
@@ -106,6 +131,11 @@ class Mod(ScalarOp):
         a, b = inputs
         # a % b = a - b * floor(a / b): piecewise, d/da = 1, d/db = -floor(a / b).
         return [gout, -gout * floor(a / b)]
+
+    def R_op(self, inputs, output, tangents):
+        a, b = inputs
+        ta, tb = tangents
+        return [sum_tangents([ta, None if tb is None else -tb * floor(a / b)])]
 
 
 class Pow(ScalarOp):
@@ -140,6 +170,15 @@ class Pow(ScalarOp):
         gb = gout * switch(eq(a, 0), 0, output * log(a))
         return [ga, gb]
 
+    def R_op(self, inputs, output, tangents):
+        from symtheano.tensor.math import log
+
+        a, b = inputs
+        ta, tb = tangents
+        return [sum_tangents([
+            None if ta is None else ta * b * pow(a, b - 1),
+            None if tb is None else tb * switch(eq(a, 0), 0, output * log(a))])]
+
 
 class Neg(ScalarOp):
     """-x elementwise."""
@@ -151,6 +190,10 @@ class Neg(ScalarOp):
 
     def grad(self, inputs, output, gout):
         return [-gout]
+
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else -t]
 
 
 class Abs(ScalarOp):
@@ -164,6 +207,10 @@ class Abs(ScalarOp):
     def grad(self, inputs, output, gout):
         return [gout * sgn(inputs[0])]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * sgn(inputs[0])]
+
 
 class Sgn(ScalarOp):
     """The sign of x: -1, 0 or 1 (NaN stays NaN)."""
@@ -175,6 +222,9 @@ class Sgn(ScalarOp):
 
     def grad(self, inputs, output, gout):
         return [None]
+
+    def R_op(self, inputs, output, tangents):
+        return [None]  # piecewise constant
 
 
 class Sqr(ScalarOp):
@@ -188,6 +238,10 @@ class Sqr(ScalarOp):
     def grad(self, inputs, output, gout):
         return [gout * 2 * inputs[0]]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * 2 * inputs[0]]
+
 
 class Reciprocal(ScalarOp):
     """1 / x elementwise."""
@@ -199,6 +253,10 @@ class Reciprocal(ScalarOp):
 
     def grad(self, inputs, output, gout):
         return [-gout * sqr(output)]
+
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else -t * sqr(output)]
 
 
 class Maximum(ScalarOp):
@@ -215,6 +273,9 @@ class Maximum(ScalarOp):
         first = ge(a, b)
         return [switch(first, gout, 0), switch(first, 0, gout)]
 
+    def R_op(self, inputs, output, tangents):
+        return [_select_tangent(ge(*inputs), *tangents)]
+
 
 class Minimum(ScalarOp):
     """The smaller of a and b elementwise (NaN propagates)."""
@@ -228,6 +289,17 @@ class Minimum(ScalarOp):
         a, b = inputs
         first = le(a, b)
         return [switch(first, gout, 0), switch(first, 0, gout)]
+
+    def R_op(self, inputs, output, tangents):
+        return [_select_tangent(le(*inputs), *tangents)]
+
+
+def _select_tangent(cond, ta, tb):
+    """The tangent of switch(cond, a, b): ta where cond holds, else tb (None: 0)."""
+    if ta is None and tb is None:
+        return None
+    zero = constant(np.zeros((), dtype=(ta if ta is not None else tb).dtype))
+    return switch(cond, zero if ta is None else ta, zero if tb is None else tb)
 
 
 # -- rounding ------------------------------------------------------------------------------
@@ -244,6 +316,9 @@ class _Rounding(ScalarOp):
 
     def grad(self, inputs, output, gout):
         return [None]
+
+    def R_op(self, inputs, output, tangents):
+        return [None]  # piecewise constant
 
 
 class Floor(_Rounding):
@@ -292,6 +367,9 @@ class _Comparison(ScalarOp):
 
     def grad(self, inputs, output, gout):
         return [None, None]
+
+    def R_op(self, inputs, output, tangents):
+        return [None]  # a bool output has no tangent
 
 
 class LT(_Comparison):
@@ -342,6 +420,9 @@ class _Bitwise(ScalarOp):
     def grad(self, inputs, output, gout):
         return [None] * len(inputs)
 
+    def R_op(self, inputs, output, tangents):
+        return [None]  # integer and bool outputs have no tangent
+
 
 class And(_Bitwise):
     """a & b: bitwise and (logical and for bools)."""
@@ -378,6 +459,9 @@ class _Logical(ScalarOp):
 
     def grad(self, inputs, output, gout):
         return [None] * len(inputs)
+
+    def R_op(self, inputs, output, tangents):
+        return [None]  # integer and bool outputs have no tangent
 
 
 class LogicalAnd(_Logical):
@@ -434,6 +518,9 @@ class Switch(ScalarOp):
         zero = constant(np.zeros((), dtype=gout.dtype))
         return [None, switch(cond, gout, zero), switch(cond, zero, gout)]
 
+    def R_op(self, inputs, output, tangents):
+        return [_select_tangent(inputs[0], tangents[1], tangents[2])]
+
 
 class Second(ScalarOp):
     """b broadcast to the shape of a (Theano's `second`/`fill`); a only gives the shape."""
@@ -449,6 +536,9 @@ class Second(ScalarOp):
     def grad(self, inputs, output, gout):
         return [None, gout]
 
+    def R_op(self, inputs, output, tangents):
+        return [tangents[1]]  # broadcast to the output's shape by Elemwise
+
 
 class Identity(ScalarOp):
     """A copy of x."""
@@ -460,6 +550,9 @@ class Identity(ScalarOp):
 
     def grad(self, inputs, output, gout):
         return [gout]
+
+    def R_op(self, inputs, output, tangents):
+        return [tangents[0]]
 
 
 class Cast(ScalarOp):
@@ -483,6 +576,12 @@ class Cast(ScalarOp):
         if x.dtype not in FLOAT_DTYPES:
             return [None]
         return [cast(gout, x.dtype)]
+
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        if t is None or self.dtype not in FLOAT_DTYPES:
+            return [None]
+        return [cast(t, self.dtype)]
 
 
 # -- the tensor-level functions ----------------------------------------------------------------

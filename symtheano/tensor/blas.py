@@ -99,6 +99,9 @@ class Dot(Op):
             ga, gb = dot(g, b.T), dot(a.T, g)
         return [_grad_or_none(ga, a), _grad_or_none(gb, b)]
 
+    def R_op(self, inputs, eval_points):
+        return [_product_tangent(self, inputs, eval_points)]
+
     def pretty(self, input_strs):
         return f"dot({input_strs[0]}, {input_strs[1]})"
 
@@ -168,6 +171,9 @@ class TensorDot(Op):
         gb = dimshuffle(gb, [b_order.index(d) for d in range(b.ndim)])
         return [_grad_or_none(ga, a), _grad_or_none(gb, b)]
 
+    def R_op(self, inputs, eval_points):
+        return [_product_tangent(self, inputs, eval_points)]
+
     def pretty(self, input_strs):
         return (f"tensordot({input_strs[0]}, {input_strs[1]}, "
                 f"axes=({list(self.a_axes)}, {list(self.b_axes)}))")
@@ -231,11 +237,22 @@ class MatMul(Op):
         gb = reduce_to_input(matmul(_swap_last(a), g), b) if b.dtype in FLOAT_DTYPES else None
         return [ga, gb]
 
+    def R_op(self, inputs, eval_points):
+        return [_product_tangent(self, inputs, eval_points)]
+
     def pretty(self, input_strs):
         return f"({input_strs[0]} @ {input_strs[1]})"
 
 
 _matmul = MatMul()
+
+
+def _product_tangent(op, inputs, eval_points):
+    """The tangent of a bilinear product op(a, b): op(da, b) + op(a, db)."""
+    from symtheano.rop import sum_tangents
+
+    (a, b), (ta, tb) = inputs, eval_points
+    return sum_tangents([None if ta is None else op(ta, b), None if tb is None else op(a, tb)])
 
 
 def _swap_last(x):

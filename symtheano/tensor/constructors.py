@@ -74,6 +74,19 @@ class ARange(Op):
         return [sum_(gz) if start.dtype in FLOAT_DTYPES else None, None,
                 sum_(gz * index) if step.dtype in FLOAT_DTYPES else None]
 
+    def R_op(self, inputs, eval_points):
+        from symtheano.rop import node_outputs, sum_tangents
+
+        t_start, _, t_step = eval_points  # stop only decides the length
+        if self.dtype not in FLOAT_DTYPES or (t_start is None and t_step is None):
+            return [None]
+        (out,) = node_outputs(self, inputs)
+        # out[i] = start + i * step
+        index = ARange(self.dtype)(constant(np.int64(0)), shape_i(out, 0),
+                                   constant(np.int64(1)))
+        return [sum_tangents([None if t_start is None else tb.second(out, t_start),
+                              None if t_step is None else index * t_step])]
+
     def pretty(self, input_strs):
         return f"arange({', '.join(input_strs)})"
 
@@ -139,6 +152,9 @@ class Eye(Op):
 
     def grad(self, inputs, output_grads):
         return [None, None, None]
+
+    def R_op(self, inputs, eval_points):
+        return [None]  # a constant of the sizes
 
     def pretty(self, input_strs):
         return f"eye({', '.join(input_strs)})"

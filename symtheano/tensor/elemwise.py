@@ -51,6 +51,11 @@ class ScalarOp(Props):
     def grad(self, inputs, output, gout):
         raise NotImplementedError(f"{self.name} has no gradient")
 
+    def R_op(self, inputs, output, tangents):
+        """Pushforward: [the tangent of `output`] from `tangents`, one per input (None:
+        the input does not move); [None] for a zero tangent. Elemwise lifts it."""
+        raise NotImplementedError(f"{self.name} has no forward-mode rule (R_op)")
+
     def __str__(self):
         return self.name or type(self).__name__
 
@@ -136,6 +141,17 @@ class Elemwise(Op):
             g = as_tensor_variable(g)
             result.append(reduce_to_input(g, x))
         return result
+
+    def R_op(self, inputs, eval_points):
+        from symtheano.rop import fit_tangent, node_outputs
+
+        (out,) = node_outputs(self, inputs)
+        tangents = [t if t is not None and x.dtype in FLOAT_DTYPES else None
+                    for x, t in zip(inputs, eval_points, strict=True)]
+        if out.dtype not in FLOAT_DTYPES or all(t is None for t in tangents):
+            return [None]
+        (t,) = self.scalar_op.R_op(inputs, out, tangents)
+        return [None if t is None else fit_tangent(t, out)]
 
     def pretty(self, input_strs):
         op = self.scalar_op
@@ -267,6 +283,10 @@ class DimShuffle(Op):
                 order[d] = out_dim
         return [DimShuffle(gz.ndim, order)(gz) if tuple(order) != tuple(
             range(gz.ndim)) else gz]
+
+    def R_op(self, inputs, eval_points):
+        (t,) = eval_points
+        return [None if t is None else self(t)]
 
     def pretty(self, input_strs):
         if self.new_order == tuple(reversed(range(self.input_ndim))) and self.input_ndim == 2:

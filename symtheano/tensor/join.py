@@ -138,6 +138,18 @@ class Join(Op):
         return [tb.cast(p, x.dtype) if x.dtype in FLOAT_DTYPES else None
                 for x, p in zip(inputs, pieces, strict=True)]
 
+    def R_op(self, inputs, eval_points):
+        from symtheano.rop import node_outputs
+        from symtheano.tensor.shape import zeros_like
+
+        if all(t is None for t in eval_points):
+            return [None]
+        (out,) = node_outputs(self, inputs)
+        # Inputs that do not move contribute zeros of their shape.
+        pieces = [tb.cast(t, out.dtype) if t is not None else zeros_like(x, dtype=out.dtype)
+                  for x, t in zip(inputs, eval_points, strict=True)]
+        return [Join(self.axis)(*pieces)]
+
     def pretty(self, input_strs):
         return f"concatenate([{', '.join(input_strs)}], axis={self.axis})"
 
@@ -212,6 +224,12 @@ class Split(Op):
         grads = [g if g is not None else zeros_like(o)
                  for g, o in zip(output_grads, outputs, strict=True)]
         return [tb.cast(Join(self.axis)(*grads), x.dtype), None]
+
+    def R_op(self, inputs, eval_points):
+        t = eval_points[0]
+        if t is None:
+            return [None] * self.n_splits
+        return self.make_node(t, inputs[1]).outputs
 
     def pretty(self, input_strs):
         return f"split({input_strs[0]}, {input_strs[1]}, axis={self.axis})"
@@ -381,6 +399,10 @@ class Repeat(Op):
         g = RepeatSum(axis)(output_grads[0], repeats, shape_i(x, axis))
         return [tb.cast(g, x.dtype), None]
 
+    def R_op(self, inputs, eval_points):
+        t = eval_points[0]
+        return [None if t is None else self(t, inputs[1])]
+
     def pretty(self, input_strs):
         return f"repeat({input_strs[0]}, {input_strs[1]}, axis={self.axis})"
 
@@ -437,6 +459,10 @@ class RepeatSum(Op):
             return [None, None, None]
         gout = Repeat(self.axis)(output_grads[0], repeats)
         return [tb.cast(gout, g.dtype), None, None]
+
+    def R_op(self, inputs, eval_points):
+        t = eval_points[0]
+        return [None if t is None else self(t, *inputs[1:])]
 
     def pretty(self, input_strs):
         return f"repeat_sum({', '.join(input_strs)}, axis={self.axis})"

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from symtheano.rop import sum_tangents
 from symtheano.tensor.basic import sqr
 from symtheano.tensor.elemwise import ScalarOp, register_scalar_op
 from symtheano.tensor.var import constant
@@ -44,6 +45,10 @@ class Exp(UnaryFloatOp):
     def grad(self, inputs, output, gout):
         return [gout * output]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * output]
+
 
 class Exp2(UnaryFloatOp):
     """2 ** x."""
@@ -52,6 +57,10 @@ class Exp2(UnaryFloatOp):
 
     def grad(self, inputs, output, gout):
         return [gout * output * typed_constant(math.log(2.0), gout)]
+
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * output * typed_constant(math.log(2.0), t)]
 
 
 class Expm1(UnaryFloatOp):
@@ -62,6 +71,10 @@ class Expm1(UnaryFloatOp):
     def grad(self, inputs, output, gout):
         return [gout * exp(inputs[0])]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * exp(inputs[0])]
+
 
 class Log(UnaryFloatOp):
     """The natural logarithm (NaN below 0, -inf at 0)."""
@@ -70,6 +83,10 @@ class Log(UnaryFloatOp):
 
     def grad(self, inputs, output, gout):
         return [gout / inputs[0]]
+
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t / inputs[0]]
 
 
 class Log2(UnaryFloatOp):
@@ -80,6 +97,10 @@ class Log2(UnaryFloatOp):
     def grad(self, inputs, output, gout):
         return [gout / (inputs[0] * typed_constant(math.log(2.0), gout))]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t / (inputs[0] * typed_constant(math.log(2.0), t))]
+
 
 class Log10(UnaryFloatOp):
     """The base-10 logarithm."""
@@ -88,6 +109,10 @@ class Log10(UnaryFloatOp):
 
     def grad(self, inputs, output, gout):
         return [gout / (inputs[0] * typed_constant(math.log(10.0), gout))]
+
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t / (inputs[0] * typed_constant(math.log(10.0), t))]
 
 
 class Log1p(UnaryFloatOp):
@@ -98,6 +123,10 @@ class Log1p(UnaryFloatOp):
     def grad(self, inputs, output, gout):
         return [gout / (inputs[0] + 1)]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t / (inputs[0] + 1)]
+
 
 class Sqrt(UnaryFloatOp):
     """The non-negative square root (NaN below 0)."""
@@ -106,6 +135,10 @@ class Sqrt(UnaryFloatOp):
 
     def grad(self, inputs, output, gout):
         return [gout * typed_constant(0.5, gout) / output]
+
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * typed_constant(0.5, t) / output]
 
 
 # -- circular functions ---------------------------------------------------------------------------
@@ -118,6 +151,10 @@ class Sin(UnaryFloatOp):
     def grad(self, inputs, output, gout):
         return [gout * cos(inputs[0])]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * cos(inputs[0])]
+
 
 class Cos(UnaryFloatOp):
     """The cosine (radians)."""
@@ -127,6 +164,10 @@ class Cos(UnaryFloatOp):
     def grad(self, inputs, output, gout):
         return [-gout * sin(inputs[0])]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else -t * sin(inputs[0])]
+
 
 class Tan(UnaryFloatOp):
     """The tangent (radians)."""
@@ -135,6 +176,10 @@ class Tan(UnaryFloatOp):
 
     def grad(self, inputs, output, gout):
         return [gout * (sqr(output) + 1)]
+
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * (sqr(output) + 1)]
 
 
 class ArcSin(UnaryFloatOp):
@@ -146,6 +191,10 @@ class ArcSin(UnaryFloatOp):
         x = inputs[0]
         return [gout / sqrt((1 - x) * (1 + x))]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t / sqrt((1 - inputs[0]) * (1 + inputs[0]))]
+
 
 class ArcCos(UnaryFloatOp):
     """The inverse cosine, in [0, pi] (NaN outside [-1, 1])."""
@@ -156,6 +205,10 @@ class ArcCos(UnaryFloatOp):
         x = inputs[0]
         return [-gout / sqrt((1 - x) * (1 + x))]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else -t / sqrt((1 - inputs[0]) * (1 + inputs[0]))]
+
 
 class ArcTan(UnaryFloatOp):
     """The inverse tangent, in (-pi/2, pi/2)."""
@@ -164,6 +217,10 @@ class ArcTan(UnaryFloatOp):
 
     def grad(self, inputs, output, gout):
         return [gout / (sqr(inputs[0]) + 1)]
+
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t / (sqr(inputs[0]) + 1)]
 
 
 class ArcTan2(ScalarOp):
@@ -179,6 +236,13 @@ class ArcTan2(ScalarOp):
         r2 = sqr(x) + sqr(y)
         return [gout * x / r2, -gout * y / r2]
 
+    def R_op(self, inputs, output, tangents):
+        y, x = inputs
+        ty, tx = tangents
+        # d atan2(y, x) = (x dy - y dx) / (x**2 + y**2)
+        num = sum_tangents([None if ty is None else ty * x, None if tx is None else -tx * y])
+        return [None if num is None else num / (sqr(x) + sqr(y))]
+
 
 class Hypot(ScalarOp):
     """hypot(a, b) = sqrt(a**2 + b**2), without overflow for large inputs."""
@@ -192,6 +256,12 @@ class Hypot(ScalarOp):
         a, b = inputs
         return [gout * a / output, gout * b / output]
 
+    def R_op(self, inputs, output, tangents):
+        a, b = inputs
+        ta, tb = tangents
+        num = sum_tangents([None if ta is None else ta * a, None if tb is None else tb * b])
+        return [None if num is None else num / output]
+
 
 class Deg2Rad(UnaryFloatOp):
     """Degrees converted to radians."""
@@ -201,6 +271,10 @@ class Deg2Rad(UnaryFloatOp):
     def grad(self, inputs, output, gout):
         return [gout * typed_constant(math.pi / 180.0, gout)]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * typed_constant(math.pi / 180.0, t)]
+
 
 class Rad2Deg(UnaryFloatOp):
     """Radians converted to degrees."""
@@ -209,6 +283,10 @@ class Rad2Deg(UnaryFloatOp):
 
     def grad(self, inputs, output, gout):
         return [gout * typed_constant(180.0 / math.pi, gout)]
+
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * typed_constant(180.0 / math.pi, t)]
 
 
 # -- hyperbolic functions -------------------------------------------------------------------------
@@ -221,6 +299,10 @@ class Sinh(UnaryFloatOp):
     def grad(self, inputs, output, gout):
         return [gout * cosh(inputs[0])]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * cosh(inputs[0])]
+
 
 class Cosh(UnaryFloatOp):
     """The hyperbolic cosine."""
@@ -229,6 +311,10 @@ class Cosh(UnaryFloatOp):
 
     def grad(self, inputs, output, gout):
         return [gout * sinh(inputs[0])]
+
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * sinh(inputs[0])]
 
 
 class Tanh(UnaryFloatOp):
@@ -239,6 +325,10 @@ class Tanh(UnaryFloatOp):
     def grad(self, inputs, output, gout):
         return [gout * (1 - sqr(output))]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * (1 - sqr(output))]
+
 
 class ArcSinh(UnaryFloatOp):
     """The inverse hyperbolic sine."""
@@ -247,6 +337,10 @@ class ArcSinh(UnaryFloatOp):
 
     def grad(self, inputs, output, gout):
         return [gout / sqrt(sqr(inputs[0]) + 1)]
+
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t / sqrt(sqr(inputs[0]) + 1)]
 
 
 class ArcCosh(UnaryFloatOp):
@@ -259,6 +353,10 @@ class ArcCosh(UnaryFloatOp):
         # (x - 1)(x + 1) rather than x**2 - 1: no cancellation near x = 1.
         return [gout / sqrt((x - 1) * (x + 1))]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t / sqrt((inputs[0] - 1) * (inputs[0] + 1))]
+
 
 class ArcTanh(UnaryFloatOp):
     """The inverse hyperbolic tangent (NaN outside [-1, 1])."""
@@ -268,6 +366,10 @@ class ArcTanh(UnaryFloatOp):
     def grad(self, inputs, output, gout):
         x = inputs[0]
         return [gout / ((1 - x) * (1 + x))]
+
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t / ((1 - inputs[0]) * (1 + inputs[0]))]
 
 
 # -- the tensor-level functions -------------------------------------------------------------------

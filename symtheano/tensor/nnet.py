@@ -80,6 +80,16 @@ class Softmax(_SoftmaxBase):
         # d sm_i / d x_j = sm_i (delta_ij - sm_j)  =>  gx = (g - sum(g * sm)) * sm
         return [(g - _keep_axis(g * sm, self.axis)) * sm]
 
+    def R_op(self, inputs, eval_points):
+        from symtheano.rop import node_outputs
+
+        (t,) = eval_points
+        if t is None:
+            return [None]
+        (sm,) = node_outputs(self, inputs)
+        # d sm = sm * (dx - sum(sm * dx)): the Jacobian is symmetric.
+        return [sm * (t - _keep_axis(sm * t, self.axis))]
+
 
 class LogSoftmax(_SoftmaxBase):
     """x - log(sum(exp(x))) along `axis`, computed as (x - m) - log(sum(exp(x - m)))
@@ -95,6 +105,13 @@ class LogSoftmax(_SoftmaxBase):
         # d out_i / d x_j = delta_ij - softmax_j  =>  gx = g - exp(out) * sum(g);
         # exp(out) is taken as softmax(x), which is exact at any magnitude.
         return [g - Softmax(self.axis)(x) * _keep_axis(g, self.axis)]
+
+    def R_op(self, inputs, eval_points):
+        (x,), (t,) = inputs, eval_points
+        if t is None:
+            return [None]
+        # d out = dx - sum(softmax(x) * dx)
+        return [t - _keep_axis(Softmax(self.axis)(x) * t, self.axis)]
 
 
 def _softmax_input(x, axis, what):
@@ -159,6 +176,9 @@ class OneHot(Op):
 
     def grad(self, inputs, output_grads):
         return [None, None]
+
+    def R_op(self, inputs, eval_points):
+        return [None]  # its inputs are integers
 
     def pretty(self, input_strs):
         return f"one_hot({input_strs[0]}, {input_strs[1]})"

@@ -132,6 +132,10 @@ class Sum(Reduce):
         g = expand_reduced(output_grads[0], x.ndim, self.axis)
         return [tb.cast(broadcast_like(g, x), x.dtype)]
 
+    def R_op(self, inputs, eval_points):
+        (t,) = eval_points
+        return [None if t is None else self(t)]
+
 
 class Prod(Reduce):
     """Product over axes; the gradient is exact where inputs contain zeros."""
@@ -173,6 +177,22 @@ class Prod(Reduce):
         g = expand_reduced(output_grads[0], x.ndim, self.axis)
         return [tb.cast(broadcast_like(g, x) * others, x.dtype)]
 
+    def R_op(self, inputs, eval_points):
+        (x,), (t,) = inputs, eval_points
+        if t is None:
+            return [None]
+        # d prod = sum(dx_i * product of the other elements), each partial product
+        # computed without dividing by a zero (as in grad).
+        is_zero = tb.eq(x, 0)
+        n_zeros = expand_reduced(Sum(self.axis)(is_zero), x.ndim, self.axis)
+        prod_nz = expand_reduced(Prod(self.axis)(tb.switch(is_zero, 1, x)), x.ndim, self.axis)
+        others = tb.switch(
+            is_zero,
+            tb.switch(tb.eq(n_zeros, 1), prod_nz, 0),
+            tb.switch(tb.eq(n_zeros, 0), prod_nz / x, 0),
+        )
+        return [Sum(self.axis)(t * others)]
+
 
 class _Extremum(Reduce):
     def grad(self, inputs, output_grads):
@@ -183,6 +203,17 @@ class _Extremum(Reduce):
         g = expand_reduced(output_grads[0], x.ndim, self.axis)
         # Every element equal to the extremum receives the gradient (Theano's choice).
         return [tb.cast(g * tb.eq(x, out), x.dtype)]
+
+    def R_op(self, inputs, eval_points):
+        from symtheano.rop import node_outputs
+
+        (x,), (t,) = inputs, eval_points
+        if t is None:
+            return [None]
+        (out,) = node_outputs(self, inputs)
+        # The transpose of grad's rule: the tangents of every element equal to the
+        # extremum, summed (the tangent of the extremum where it is unique).
+        return [Sum(self.axis)(t * tb.eq(x, expand_reduced(out, x.ndim, self.axis)))]
 
 
 class Max(_Extremum):
@@ -208,6 +239,9 @@ class All(Reduce):
 
     def grad(self, inputs, output_grads):
         return [None]
+
+    def R_op(self, inputs, eval_points):
+        return [None]  # a bool output has no tangent
 
 
 class Any(All):
@@ -249,6 +283,9 @@ class Argmax(Op):
 
     def grad(self, inputs, output_grads):
         return [None]
+
+    def R_op(self, inputs, eval_points):
+        return [None]  # an integer output has no tangent
 
 
 class Argmin(Argmax):

@@ -46,6 +46,12 @@ class Erf(_UnarySpecial):
     def grad(self, inputs, output, gout):
         return [gout * typed_constant(_TWO_OVER_SQRT_PI, gout) * exp(-sqr(inputs[0]))]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        if t is None:
+            return [None]
+        return [t * typed_constant(_TWO_OVER_SQRT_PI, t) * exp(-sqr(inputs[0]))]
+
 
 class Erfc(_UnarySpecial):
     """The complementary error function 1 - erf(x), accurate where erf(x) is near 1."""
@@ -54,6 +60,12 @@ class Erfc(_UnarySpecial):
 
     def grad(self, inputs, output, gout):
         return [-gout * typed_constant(_TWO_OVER_SQRT_PI, gout) * exp(-sqr(inputs[0]))]
+
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        if t is None:
+            return [None]
+        return [-t * typed_constant(_TWO_OVER_SQRT_PI, t) * exp(-sqr(inputs[0]))]
 
 
 class ErfInv(_UnarySpecial):
@@ -64,6 +76,10 @@ class ErfInv(_UnarySpecial):
     def grad(self, inputs, output, gout):
         return [gout * typed_constant(_SQRT_PI_OVER_TWO, gout) * exp(sqr(output))]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * typed_constant(_SQRT_PI_OVER_TWO, t) * exp(sqr(output))]
+
 
 class ErfcInv(_UnarySpecial):
     """The inverse of erfc on (0, 2) (+-inf at 0 and 2, NaN outside)."""
@@ -72,6 +88,10 @@ class ErfcInv(_UnarySpecial):
 
     def grad(self, inputs, output, gout):
         return [-gout * typed_constant(_SQRT_PI_OVER_TWO, gout) * exp(sqr(output))]
+
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else -t * typed_constant(_SQRT_PI_OVER_TWO, t) * exp(sqr(output))]
 
 
 # -- the gamma family -----------------------------------------------------------------------------
@@ -84,6 +104,10 @@ class Gamma(_UnarySpecial):
     def grad(self, inputs, output, gout):
         return [gout * output * psi(inputs[0])]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * output * psi(inputs[0])]
+
 
 class GammaLn(_UnarySpecial):
     """log |gamma(x)|."""
@@ -93,6 +117,10 @@ class GammaLn(_UnarySpecial):
     def grad(self, inputs, output, gout):
         return [gout * psi(inputs[0])]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * psi(inputs[0])]
+
 
 class Psi(_UnarySpecial):
     """The digamma function, d/dx log gamma(x)."""
@@ -101,6 +129,10 @@ class Psi(_UnarySpecial):
 
     def grad(self, inputs, output, gout):
         return [gout * tri_gamma(inputs[0])]
+
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * tri_gamma(inputs[0])]
 
 
 # Bernoulli numbers B_2k for k = 1..8: the asymptotic series
@@ -161,6 +193,10 @@ class TriGamma(_UnarySpecial):
         raise NotImplementedError("the gradient of tri_gamma (the tetragamma function) is "
                                   "not implemented")
 
+    def R_op(self, inputs, output, tangents):
+        raise NotImplementedError("the forward-mode rule of tri_gamma needs the tetragamma "
+                                  "function, which is not implemented")
+
 
 # -- the logistic family and relatives ------------------------------------------------------------
 
@@ -177,6 +213,10 @@ class Sigmoid(_UnarySpecial):
         # s (1 - s), with 1 - s written sigmoid(-x): accurate also where s is near 1.
         return [gout * output * sigmoid(-inputs[0])]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * output * sigmoid(-inputs[0])]
+
 
 class Softplus(_UnarySpecial):
     """log(1 + exp(x)), computed as max(x, 0) + log1p(exp(-|x|)): never overflows."""
@@ -189,6 +229,10 @@ class Softplus(_UnarySpecial):
     def grad(self, inputs, output, gout):
         return [gout * sigmoid(inputs[0])]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * sigmoid(inputs[0])]
+
 
 class XLogX(_UnarySpecial):
     """x * log(x), with the limit 0 at x = 0 (NaN below 0)."""
@@ -200,6 +244,10 @@ class XLogX(_UnarySpecial):
 
     def grad(self, inputs, output, gout):
         return [gout * (log(inputs[0]) + 1)]
+
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else t * (log(inputs[0]) + 1)]
 
 
 # -- the tensor-level functions -------------------------------------------------------------------

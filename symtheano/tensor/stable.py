@@ -100,6 +100,10 @@ class Log1mExp(_Float64Unary):
         # d/dx log(1 - e^x) = -e^x / (1 - e^x) = -1 / expm1(-x): finite wherever the value is.
         return [-gout / expm1(-inputs[0])]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        return [None if t is None else -t / expm1(-inputs[0])]
+
 
 class Erfcx(_Float64Unary):
     """The scaled complementary error function exp(x**2) * erfc(x) (~ 1/(x sqrt(pi)))."""
@@ -110,6 +114,13 @@ class Erfcx(_Float64Unary):
         return [gout * (typed_constant(2.0, gout) * inputs[0] * output
                         - typed_constant(_TWO_OVER_SQRT_PI, gout))]
 
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        if t is None:
+            return [None]
+        return [t * (typed_constant(2.0, t) * inputs[0] * output
+                     - typed_constant(_TWO_OVER_SQRT_PI, t))]
+
 
 class LogErfc(_Float64Unary):
     """log(erfc(x)), finite for every finite x (about -x**2 - log(x sqrt(pi)) far out)."""
@@ -119,6 +130,12 @@ class LogErfc(_Float64Unary):
     def grad(self, inputs, output, gout):
         # d/dx log erfc(x) = -2/sqrt(pi) exp(-x**2) / erfc(x) = -2/sqrt(pi) / erfcx(x).
         return [-gout * typed_constant(_TWO_OVER_SQRT_PI, gout) / erfcx(inputs[0])]
+
+    def R_op(self, inputs, output, tangents):
+        (t,) = tangents
+        if t is None:
+            return [None]
+        return [-t * typed_constant(_TWO_OVER_SQRT_PI, t) / erfcx(inputs[0])]
 
 
 log1mexp = register_scalar_op(Log1mExp())
@@ -191,6 +208,17 @@ class LogSumExp(Op):
         keep = expand_reduced(out, x.ndim, self.axis)
         return [expand_reduced(g, x.ndim, self.axis) * exp(x - keep)]
 
+    def R_op(self, inputs, eval_points):
+        from symtheano.rop import node_outputs
+        from symtheano.tensor.reduce import Sum
+
+        (x,), (t,) = inputs, eval_points
+        if t is None:
+            return [None]
+        (out,) = node_outputs(self, inputs)
+        # d lse = sum(softmax(x) * dx) over the axes.
+        return [Sum(self.axis)(t * exp(x - expand_reduced(out, x.ndim, self.axis)))]
+
     def __str__(self):
         return f"LogSumExp{{axis={self.axis}}}"
 
@@ -256,6 +284,18 @@ class SoftmaxCrossentropy(Op):
         (x, y), (g,) = inputs, output_grads
         one_hot = OneHot(x.dtype)(y, shape_i(x, x.ndim - 1))
         return [(Softmax(x.ndim - 1)(x) - one_hot) * shape_padright(g), None]
+
+    def R_op(self, inputs, eval_points):
+        from symtheano.tensor.nnet import OneHot, Softmax
+        from symtheano.tensor.reduce import Sum
+        from symtheano.tensor.shape import shape_i
+
+        (x, y), (t, _) = inputs, eval_points
+        if t is None:
+            return [None]
+        # d(lse(x) - x_y) = sum((softmax(x) - one_hot(y)) * dx) over the last axis.
+        one_hot = OneHot(x.dtype)(y, shape_i(x, x.ndim - 1))
+        return [Sum((x.ndim - 1,))(t * (Softmax(x.ndim - 1)(x) - one_hot))]
 
     def pretty(self, input_strs):
         return f"softmax_crossentropy({input_strs[0]}, {input_strs[1]})"

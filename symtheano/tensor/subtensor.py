@@ -486,6 +486,10 @@ class _GetItemOp(Op):
             gx = self.set_op(False)(zeros_like(x), gz, *index)
         return [gx] + [None] * len(index)
 
+    def R_op(self, inputs, eval_points):
+        t = eval_points[0]
+        return [None if t is None else self(t, *inputs[1:])]
+
     def pretty(self, input_strs):
         return f"{input_strs[0]}[{format_index(self.idx_list, input_strs[1:])}]"
 
@@ -572,6 +576,19 @@ class _SetItemOp(Op):
             # treats each as if it were kept.
             gy = reduce_to_input(self.get_op()(gz, *index), y)
         return [gx, gy] + [None] * len(index)
+
+    def R_op(self, inputs, eval_points):
+        x, y, *index = inputs
+        tx, ty = eval_points[:2]
+        if x.dtype not in FLOAT_DTYPES or (tx is None and ty is None):
+            return [None]
+        if ty is None:
+            if not self.set_instead_of_inc:
+                return [tx]  # adding a constant moves nothing
+            ty = constant(np.zeros((), dtype=tx.dtype))  # the written values are constant
+        if tx is None:
+            tx = zeros_like(x)
+        return [self(tx, ty, *index)]
 
     def pretty(self, input_strs):
         fn = "set_subtensor" if self.set_instead_of_inc else "inc_subtensor"

@@ -4,9 +4,11 @@ Each `tests/tensor/cases_*.py` module defines `CASES`, a list of OpCase. The
 registry test (test_registry.py) collects them all and, for every case and
 sample, checks the reference implementation against an independent NumPy /
 SciPy function (also on non-contiguous copies of the inputs), the gradient
-against central differences, and `infer_shape` against the actual shape.
-It also checks that every Op class and every ScalarOp is exercised by some
-case, so a new op without a case fails the suite.
+against central differences, the forward-mode rule (R_op) against the reverse
+one (u . (J v) == (J^T u) . v, float32 samples included) and against central
+differences, and `infer_shape` against the actual shape. It also checks that
+every Op class and every ScalarOp is exercised by some case and has a forward
+rule, so a new op without a case or an R_op fails the suite.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ class OpCase:
     samples: rng -> list of input tuples (NumPy arrays). A dimension of size 1
         is given static size 1 (so it may broadcast).
     grad: check the gradient w.r.t. the float inputs listed in `wrt`
-        (default: all float inputs) against central differences.
+        (default: all float inputs) against central differences, and the
+        forward-mode tangent along a random direction likewise. With grad=False
+        the forward rule is still checked against the reverse rule.
     """
 
     name: str

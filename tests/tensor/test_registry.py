@@ -1,4 +1,5 @@
 """The registry test: every op against NumPy, its gradient against central
+differences, its forward-mode rule against its reverse-mode rule and central
 differences, and its inferred shape against the computed one (see registry.py)."""
 
 from __future__ import annotations
@@ -112,6 +113,122 @@ def test_gradient_matches_finite_differences(case):
         verify_grad(fun, [np.asarray(sample[i], dtype="float64") for i in wrt],
                     abs_tol=case.grad_tol, rel_tol=case.grad_tol, eps=case.grad_eps,
                     mode="PY")
+
+
+def _directional_difference(f, sample, wrt, vs, eps):
+    """(F(x + eps v) - F(x - eps v)) / (2 eps) for each output F of `f`, in float64."""
+    def at(sign):
+        args = [np.array(a, copy=True) for a in sample]
+        for i, v in zip(wrt, vs):
+            args[i] = (args[i] + sign * eps * v).astype(args[i].dtype)
+        return [np.asarray(o, dtype="float64") for o in f(*args)]
+
+    with np.errstate(all="ignore"):  # infinite outputs give NaN differences
+        return [(p - m) / (2 * eps) for p, m in zip(at(1), at(-1))]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_forward_mode_matches_reverse_mode(case):
+    """For random v (one per float input) and u (one per float output), the
+    pushforward gives J v (Rop) and the pullback J^T u (Lop); u . (J v) must equal
+    (J^T u) . v, and where the case checks gradients, J v must equal central
+    differences of the outputs along v. Float32 samples are checked too."""
+    from symtheano.gradient import Lop, Rop
+
+    rng = np.random.default_rng(4321)
+    for k, sample in enumerate(_samples(case)):
+        sample = [np.asarray(a) for a in sample]
+        floats = [i for i, a in enumerate(sample) if a.dtype.kind == "f"]
+        wrt = [i for i in (case.wrt if case.wrt is not None else floats) if i in floats]
+        if not wrt:
+            continue
+        label = f"{case.name} sample {k}"
+        inputs = _symbolic_inputs(case, sample)
+        outs = _as_list(case.build(*inputs))
+        float_outs = [o for o in outs if o.dtype in ("float32", "float64")]
+        vs = [inputs[i].type.make_variable(f"v{i}") for i in wrt]
+        us = [TensorType(o.dtype, o.type.shape).make_variable(f"u{j}")
+              for j, o in enumerate(float_outs)]
+        try:
+            jv = Rop(outs, [inputs[i] for i in wrt], vs, disconnected_outputs="ignore")
+        except NotImplementedError:
+            # No forward rule: then the reverse rule must be missing too (tri_gamma).
+            with pytest.raises(NotImplementedError):
+                Lop(float_outs, [inputs[i] for i in wrt], us, disconnected_inputs="ignore")
+            continue
+        jtu = (Lop(float_outs, [inputs[i] for i in wrt], us, disconnected_inputs="ignore")
+               if float_outs else [])
+        f = th.function(inputs + vs + us, list(jv) + list(jtu), mode="PY",
+                        on_unused_input="ignore")
+        f_out = th.function(inputs, outs, mode="PY", on_unused_input="ignore")
+        out_vals = f_out(*sample)
+        v_vals = [rng.uniform(-1, 1, sample[i].shape).astype(sample[i].dtype) for i in wrt]
+        u_vals = [rng.uniform(-1, 1, np.shape(out_vals[outs.index(o)])).astype(o.dtype)
+                  for o in float_outs]
+        values = f(*sample, *v_vals, *u_vals)
+        jv_vals, jtu_vals = values[:len(outs)], values[len(outs):]
+        for o, val, t in zip(outs, out_vals, jv_vals):
+            want = o.dtype if o.dtype in ("float32", "float64") else t.dtype
+            assert t.shape == np.shape(val) and t.dtype == np.dtype(want), (
+                f"{label}: the tangent of {o} has shape {t.shape} and dtype {t.dtype}, "
+                f"the output {np.shape(val)} and {o.dtype}")
+            if o.dtype not in ("float32", "float64"):
+                assert not np.any(t), f"{label}: an integer output with a non-zero tangent"
+        for i, g in zip(wrt, jtu_vals):
+            assert g.shape == sample[i].shape, f"{label}: Lop shape {g.shape}"
+
+        single = any(sample[i].dtype == np.float32 for i in wrt) or any(
+            o.dtype == "float32" for o in float_outs)
+        tol = 1e-4 if single else 1e-10
+        jv_float = [jv_vals[outs.index(o)] for o in float_outs]
+        with np.errstate(all="ignore"):  # infinite derivatives (xlogx at 0) give NaN
+            forward = sum(float(np.sum(u.astype("float64") * t))
+                          for u, t in zip(u_vals, jv_float))
+            reverse = sum(float(np.sum(g.astype("float64") * v))
+                          for g, v in zip(jtu_vals, v_vals))
+            scale = (sum(float(np.sum(np.abs(u * t))) for u, t in zip(u_vals, jv_float))
+                     + sum(float(np.sum(np.abs(g * v))) for g, v in zip(jtu_vals, v_vals)))
+        if np.isfinite(scale):
+            assert abs(forward - reverse) <= tol * scale + 1e-300, (
+                f"{label}: u.(J v) = {forward!r} from Rop, (J^T u).v = {reverse!r} from Lop")
+        else:
+            assert np.isnan(forward) == np.isnan(reverse), (
+                f"{label}: u.(J v) = {forward!r} from Rop, (J^T u).v = {reverse!r} from Lop")
+
+        if not case.grad:
+            continue  # the case says central differences cannot follow it
+        # In float32 no single step suits every case (rounding error grows as the
+        # step shrinks, a kink nearby spoils a large one): an element passes when
+        # one of two steps agrees.
+        steps = ([case.grad_eps] if case.grad_eps is not None else
+                 [1e-3, 1e-4] if single else [1e-6])
+        fd_tol = max(case.grad_tol, 5e-3) if single else case.grad_tol
+        bad = [np.ones(t.shape, bool) for t in jv_float]
+        for eps in steps:
+            numeric = _directional_difference(f_out, sample, wrt, v_vals, eps)
+            numeric = [numeric[outs.index(o)] for o in float_outs]
+            for j, (t, n) in enumerate(zip(jv_float, numeric)):
+                abs_err = np.abs(t - n)
+                rel_err = abs_err / np.maximum(np.abs(t) + np.abs(n), 1e-8)
+                bad[j] &= (abs_err > fd_tol) & (rel_err > fd_tol)
+        for o, t, n, b in zip(float_outs, jv_float, numeric, bad):
+            assert not np.any(b), (
+                f"{label}: Rop of {o} disagrees with central differences (steps {steps}, "
+                f"tol {fd_tol}) at {np.argwhere(b)[:5].tolist()}\nRop {t}\nnumeric {n}")
+
+
+def test_every_op_has_a_pushforward():
+    """Every Op class has an R_op and every ScalarOp its own scalar R_op (forward mode)."""
+    import symtheano.tensor  # noqa: F401  (import every op module)
+    from symtheano.tensor.elemwise import ScalarOp
+
+    ops = {c for c in _all_subclasses(Op) if c.__module__.startswith("symtheano.tensor")
+           and not c.__name__.startswith("_") and c not in _ABSTRACT}
+    missing = sorted(c.__name__ for c in ops if not callable(getattr(c, "R_op", None)))
+    assert not missing, f"ops without a forward-mode rule (R_op): {missing}"
+    scalar = sorted(name for name, op in SCALAR_OPS.items()
+                    if type(op).R_op is ScalarOp.R_op)
+    assert not scalar, f"scalar ops without a forward-mode rule (R_op): {scalar}"
 
 
 def _all_subclasses(cls):
