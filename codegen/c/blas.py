@@ -4,9 +4,11 @@ package (CBLAS with 32-bit integers), and the compiled kernels that call it.
 The package ships the headers and the shared library; every symbol carries a
 prefix (`scipy_cblas_dgemm`), found here by looking the routines up in the
 library, so a build with another prefix works unchanged. The kernels
-(codegen/c/runtime/blas.h) are compiled once into one library, linked against
-OpenBLAS with an rpath to the package's directory, and fetched from the compile
-cache afterwards; the package's version is part of the source, hence of the key.
+(codegen/c/runtime/blas.h, which declares the CBLAS routines it calls) are
+compiled once into one library without include or link paths, and fetched from
+the compile cache (or the install-time bundle) afterwards; their CBLAS symbols
+resolve against OpenBLAS, loaded first with RTLD_GLOBAL. The package's version
+and symbol prefix are part of the source, hence of the key.
 The library exports one node entry per op and float type (`st_node_gemm_f64`,
 runtime/blas_node.h), which the program runner calls.
 
@@ -72,7 +74,8 @@ def openblas():
         raise BlasUnavailable(f"scipy-openblas32 has no OpenBLAS library in {lib_dir}")
     path = str(lib_dir / names[0])
     try:
-        dll = ctypes.CDLL(path)
+        # Global, so that the kernel library's CBLAS symbols resolve against it.
+        dll = ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
     except OSError as exc:
         raise BlasUnavailable(f"cannot load OpenBLAS from {path}: {exc}") from exc
     prefix = next((p for p in PREFIXES if hasattr(dll, f"{p}cblas_dgemm")), None)
@@ -106,10 +109,12 @@ def source():
 
 
 def link_args():
-    """Compiler arguments that find cblas.h and link the kernels against OpenBLAS."""
-    info = openblas()
-    return (f"-I{info['include_dir']}", f"-L{info['lib_dir']}", f"-l{info['library']}",
-            f"-Wl,-rpath,{info['lib_dir']}")
+    """Compiler arguments of the kernels: none. runtime/blas.h declares the CBLAS
+    routines it calls, and they resolve at load time against OpenBLAS, loaded with
+    RTLD_GLOBAL by `openblas()` (which `library` and `address` call first), so the
+    library's cache key names no path and install-time builds can bundle it."""
+    openblas()
+    return ()
 
 
 def library():

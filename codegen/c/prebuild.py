@@ -31,10 +31,14 @@ from pathlib import Path
 
 def _shared_libraries():
     """Build the libraries every function shares (into the current cache)."""
-    from symtheano.codegen.c import build, shape_emit
+    from symtheano.codegen.c import blas, build, shape_emit
 
     build.features()  # the toolchain probes (cached entries too)
     shape_emit.entry("st_dimshuffle", ())  # the shape, view and softmax library
+    try:
+        blas.address("st_node_gemm_f64")  # the BLAS products (no path in their key)
+    except blas.BlasUnavailable:
+        pass
 
 
 def build_bundle(out_dir):

@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
-#include <cblas.h>
 
 #include "st_node.h"
 
@@ -35,6 +34,32 @@
 #define ST_PASTE(a, b) ST_PASTE2(a, b)
 /* ST_CBLAS(dgemm) -> scipy_cblas_dgemm */
 #define ST_CBLAS(name) ST_PASTE(ST_CBLAS_PREFIX, ST_PASTE(cblas_, name))
+
+/* The part of CBLAS these kernels call (CBLAS with 32-bit integers, as
+ * scipy-openblas32 builds it), declared here rather than read from the package's
+ * cblas.h: the library then needs no include path, link path or rpath, so its
+ * cache key names no directory of this machine and the library can be built at
+ * install time (codegen/c/prebuild.py). The symbols resolve at load time against
+ * OpenBLAS, which codegen/c/blas.py loads first with RTLD_GLOBAL. */
+typedef int blasint;
+typedef enum CBLAS_ORDER { CblasRowMajor = 101, CblasColMajor = 102 } CBLAS_ORDER;
+typedef enum CBLAS_TRANSPOSE {
+    CblasNoTrans = 111, CblasTrans = 112, CblasConjTrans = 113, CblasConjNoTrans = 114
+} CBLAS_TRANSPOSE;
+#define ST_DECLARE_CBLAS(t, p)                                                             \
+    t ST_CBLAS(p##dot)(const blasint n, const t *x, const blasint incx, const t *y,       \
+                       const blasint incy);                                               \
+    void ST_CBLAS(p##gemv)(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE trans, \
+                           const blasint m, const blasint n, const t alpha, const t *a,    \
+                           const blasint lda, const t *x, const blasint incx,             \
+                           const t beta, t *y, const blasint incy);                       \
+    void ST_CBLAS(p##gemm)(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta,    \
+                           const enum CBLAS_TRANSPOSE tb, const blasint m, const blasint n, \
+                           const blasint k, const t alpha, const t *a, const blasint lda, \
+                           const t *b, const blasint ldb, const t beta, t *c,             \
+                           const blasint ldc);
+ST_DECLARE_CBLAS(double, d)
+ST_DECLARE_CBLAS(float, s)
 
 enum {
     ST_BLAS_OK = 0,
