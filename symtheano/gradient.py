@@ -348,4 +348,12 @@ def verify_grad(fun, pt, n_tests=2, rng=None, eps=None, out_type=None, abs_tol=N
                     f"(tol {rel_tol})", arg=i, abs_err=abs_err.max(), rel_err=rel_err.max())
 
 
-from symtheano.derivatives import hessian, jacobian  # noqa: E402,F401  (re-exported)
+def __getattr__(name):
+    # jacobian and hessian live in symtheano/derivatives.py (with the batching
+    # transform they need); re-exported here on first use, so that importing
+    # this module, which every gradient does, does not load them.
+    if name in ("jacobian", "hessian"):
+        from symtheano import derivatives
+
+        return getattr(derivatives, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
