@@ -37,7 +37,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import errno
-import hashlib
 import json
 import os
 import re
@@ -51,6 +50,18 @@ import warnings
 from collections import namedtuple
 from pathlib import Path
 
+from .cache_entries import (  # noqa: F401  (bundled_entry: re-export)
+    ENTRY_FORMAT,
+    KEY_RE,
+    META,
+    NAME_RE,
+    Bad,
+    bundled_entry,
+    open_checked,
+    read_meta,
+    sha256_fd,
+    verify_entry,
+)
 from .cache_keys import (  # noqa: F401  (re-export)
     KEY_FORMAT,
     _check_json_value,
@@ -70,10 +81,8 @@ from .cache_settings import (  # noqa: F401  (re-export)
 from .locks import (
     KeyLock,
     LockTimeout,
-    Untrusted,
     directory_problem,
     hostname,
-    open_private,
     untrusted_reason,
 )
 
@@ -82,24 +91,18 @@ __all__ = ["CacheError", "CacheInfo", "CacheLockTimeout", "CacheWarning", "Compi
            "max_bytes_from_env", "parse_size"]
 
 DEFAULT_LOCK_TIMEOUT = 600.0
-ENTRY_FORMAT = 1  # the layout of meta.json; an entry of another format is rebuilt
 
 CacheLockTimeout = LockTimeout
 
-_META = "meta.json"
 _SUBDIRS = ("entries", "locks", "tmp", "quarantine")
-_KEY_RE = re.compile(r"[0-9a-f]{16,128}\Z")
 # What the cache may delete: only names it made, in case the root holds other files.
-_OURS = {"entries": _KEY_RE, "quarantine": re.compile(r"[0-9a-f]{16,128}\.\d+\.[0-9a-f]{8}\Z"),
+_OURS = {"entries": KEY_RE, "quarantine": re.compile(r"[0-9a-f]{16,128}\.\d+\.[0-9a-f]{8}\Z"),
          "tmp": re.compile(r"(?:[0-9a-f]{16,128}\.[a-z0-9_]{8}|trash\.[0-9a-f]{16})\Z"),
          "locks": re.compile(r"[0-9a-f]{16,128}\.lock\Z")}
-_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,200}\Z")
-_SHA_RE = re.compile(r"[0-9a-f]{64}\Z")
 # errnos that mean "this directory cannot take our files", not "the build is wrong"
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 _DENIED_ERRNOS = {errno.EACCES, errno.EPERM}
 _LOW_DISK_BYTES = 16 << 20
-_MAX_META_BYTES = 1 << 20
 
 
 class CacheError(RuntimeError):
@@ -114,91 +117,12 @@ class _Unavailable(Exception):
     """The cache cannot be written right now; the reason names the path."""
 
 
-class _Bad(Exception):
-    """An entry that must not be used: state is "missing", "corrupt" or "unsafe"."""
-
-    def __init__(self, state, reason):
-        super().__init__(reason)
-        self.state, self.reason = state, reason
-
-
-def _open_checked(path, owners=None):
-    """(fd, stat) of a private regular file of an entry; `_Bad` otherwise."""
-    try:
-        return open_private(path, owners)
-    except FileNotFoundError:
-        raise _Bad("corrupt", f"{path} is missing") from None
-    except Untrusted as exc:
-        raise _Bad("unsafe", str(exc)) from None
-    except OSError as exc:
-        raise _Bad("corrupt", f"{path} cannot be read ({exc.strerror})") from None
-
-
-def _sha256_fd(fd):
-    digest = hashlib.sha256()
-    while chunk := os.read(fd, 1 << 20):
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _read_meta(entry, key, owners=None):
-    fd, st = _open_checked(entry / _META, owners)
-    try:
-        if st.st_size > _MAX_META_BYTES:
-            raise _Bad("corrupt", f"{entry / _META} is implausibly large ({st.st_size} bytes)")
-        data = os.read(fd, _MAX_META_BYTES + 1)
-    finally:
-        os.close(fd)
-    try:
-        doc = json.loads(data)
-    except ValueError as exc:
-        raise _Bad("corrupt", f"{entry / _META} is not valid JSON ({exc})") from None
-    files = doc.get("files") if isinstance(doc, dict) else None
-    if (not isinstance(doc, dict) or doc.get("format") != ENTRY_FORMAT or doc.get("key") != key
-            or not isinstance(files, dict)
-            or not all(isinstance(n, str) and _NAME_RE.match(n) and n != _META
-                       and isinstance(f, dict) and type(f.get("size")) is int
-                       and isinstance(f.get("sha256"), str) and _SHA_RE.match(f["sha256"])
-                       for n, f in files.items())):
-        raise _Bad("corrupt", f"{entry / _META} is not metadata of format {ENTRY_FORMAT} "
-                              f"for key {key[:16]}")
-    return doc
-
-
-def _verify_entry(entry, key, names, owners=None):
-    """Raise `_Bad` unless `entry` is a complete, intact, private entry for `key`
-    (`owners`: see locks.untrusted_reason)."""
-    try:
-        st = os.lstat(entry)
-    except FileNotFoundError:
-        raise _Bad("missing", f"{entry} does not exist") from None
-    if not stat.S_ISLNK(st.st_mode) and not stat.S_ISDIR(st.st_mode):
-        raise _Bad("corrupt", f"{entry} is not a directory")
-    problem = untrusted_reason(st, entry, "dir", owners)
-    if problem:
-        raise _Bad("unsafe", problem)
-    files = _read_meta(entry, key, owners)["files"]
-    absent = [n for n in names if n not in files]
-    if absent:
-        raise _Bad("corrupt", f"{entry} is incomplete: no {', '.join(absent)}")
-    for name, record in files.items():
-        fd, st = _open_checked(entry / name, owners)
-        try:
-            if st.st_size != record["size"]:
-                raise _Bad("corrupt", f"{entry / name} has {st.st_size} bytes, "
-                                      f"expected {record['size']} (truncated or overwritten)")
-            if _sha256_fd(fd) != record["sha256"]:
-                raise _Bad("corrupt", f"{entry / name} does not match its recorded sha256")
-        finally:
-            os.close(fd)
-
-
 def _collect(directory, names):
     """The artifact names a build produced in `directory`, checked to be regular files."""
     if not names:
         names = tuple(sorted(e.name for e in os.scandir(directory)
-                             if e.is_file(follow_symlinks=False) and _NAME_RE.match(e.name)
-                             and e.name != _META))
+                             if e.is_file(follow_symlinks=False) and NAME_RE.match(e.name)
+                             and e.name != META))
         if not names:
             raise CacheError(f"the build wrote no files into {directory}")
     for name in names:
@@ -323,10 +247,10 @@ class CompileCache:
         try:
             with self._locked(key):
                 try:
-                    _verify_entry(entry, key, names)
+                    verify_entry(entry, key, names)
                     self._touch(entry)
                     return entry
-                except _Bad as bad:
+                except Bad as bad:
                     if debug_enabled():
                         logger().debug("cache miss for %s: %s", key[:16], bad.reason)
                     if bad.state != "missing":
@@ -368,8 +292,8 @@ class CompileCache:
         for path in self._listdir("entries"):
             try:
                 st = os.lstat(path)
-                doc = _read_meta(path, path.name)
-            except _Bad:
+                doc = read_meta(path, path.name)
+            except Bad:
                 doc = {}
             except OSError:
                 continue
@@ -442,13 +366,13 @@ class CompileCache:
     # -- internals
 
     def _check_request(self, key, files):
-        if not isinstance(key, str) or not _KEY_RE.match(key):
+        if not isinstance(key, str) or not KEY_RE.match(key):
             raise CacheError(f"invalid cache key {key!r}: expected lowercase hex from cache_key()")
         if isinstance(files, str):
             files = (files,)
         names = tuple(files)
         for name in names:
-            if not isinstance(name, str) or not _NAME_RE.match(name) or name == _META:
+            if not isinstance(name, str) or not NAME_RE.match(name) or name == META:
                 raise CacheError(f"invalid artifact name {name!r}: use a plain file name")
         return names
 
@@ -503,8 +427,8 @@ class CompileCache:
 
     def _is_valid(self, entry, key, names):
         try:
-            _verify_entry(entry, key, names)
-        except _Bad:
+            verify_entry(entry, key, names)
+        except Bad:
             return False
         except OSError:
             return False
@@ -588,17 +512,17 @@ class CompileCache:
             os.rename(workdir / name, path)
             os.chmod(path, stat.S_IMODE(os.lstat(path).st_mode) & 0o700 | 0o600)
             try:
-                fd, st = _open_checked(path)
-            except _Bad as bad:
+                fd, st = open_checked(path)
+            except Bad as bad:
                 raise CacheError(f"cannot publish the build's output: {bad.reason}") from None
             try:
-                files[name] = {"size": st.st_size, "sha256": _sha256_fd(fd)}
+                files[name] = {"size": st.st_size, "sha256": sha256_fd(fd)}
             finally:
                 os.close(fd)
         doc = {"format": ENTRY_FORMAT, "key": key, "created": started,
                "build_seconds": round(elapsed, 6), "host": hostname(),
                "pid": os.getpid(), "files": files, "meta": meta}
-        _write_new_file(assembled / _META, json.dumps(doc, indent=1, sort_keys=True).encode())
+        _write_new_file(assembled / META, json.dumps(doc, indent=1, sort_keys=True).encode())
         # No fsync: after a power loss a half-written entry fails its checksum and is rebuilt.
         os.rename(assembled, entries / key)
 
@@ -677,31 +601,6 @@ class CompileCache:
         except (OSError, CacheError) as exc:
             if debug_enabled():
                 logger().debug("automatic pruning of %s failed: %s", self.root, exc)
-
-
-def bundled_entry(root, key, files=()):
-    """The entry for `key` in a read-only bundle of entries built when the package
-    was installed (`root`/entries/<key>, the layout of a cache), or None.
-
-    The bundle is part of the installed package: it may belong to this user or
-    to root (like the package's Python files), but nothing in it may be a symlink
-    or writable by group or others, and every file must match the size and
-    sha256 in its meta.json, as for a cache hit. A bundle is never written to."""
-    if not isinstance(key, str) or not _KEY_RE.match(key):
-        return None
-    entry = Path(root) / "entries" / key
-    owners = {0, os.geteuid()} if hasattr(os, "geteuid") else None
-    try:
-        for folder in (Path(root), Path(root) / "entries"):  # nobody else may swap entries
-            problem = untrusted_reason(os.lstat(folder), folder, "dir", owners)
-            if problem:
-                raise _Bad("unsafe", problem)
-        _verify_entry(entry, key, tuple(files), owners)
-    except (_Bad, OSError) as exc:
-        if debug_enabled() and not (isinstance(exc, _Bad) and exc.state == "missing"):
-            logger().debug("bundled entry %s not used: %s", key[:16], exc)
-        return None
-    return entry
 
 
 # --- the default cache ------------------------------------------------------------------------

@@ -11,7 +11,7 @@ At the first call for given input shapes, the op behind them
    Hessian, the pattern of the Jacobian of the gradient, made symmetric;
 2. colours it (symtheano/colouring.py): a star colouring for a Hessian, and for
    a Jacobian a colouring of its rows (one reverse sweep per colour) or, where
-   forward mode is available and needs fewer colours, of its columns;
+   that needs fewer colours, of its columns (one forward sweep per colour);
 3. compiles one sweep: a Hessian-vector product grad(grad(cost) . s) (reverse
    over reverse), a vector-Jacobian product, or a Jacobian-vector product;
 
@@ -108,21 +108,21 @@ class SparseDerivative(Op):
         if self.kind == "hessian":
             pattern = sparsity.hessian_pattern(self.expression, self.wrt, env)
             colours = colouring.star_colouring(pattern)
-            plan = ("hessian", pattern, colours)
+            plan = ("hessian", pattern, colours, None)
         else:
             pattern = sparsity.jacobian_pattern([self.expression], self.wrt, env)
             rows = colouring.column_colouring(pattern.T)
-            plan = ("reverse", pattern, rows)
-            if _forward_available():
-                cols = colouring.column_colouring(pattern)
-                if cols.max(initial=-1) < rows.max(initial=-1):
-                    plan = ("forward", pattern, cols)
+            y_shape = np.shape(_value_of(self.expression, self.inner_inputs, values))
+            plan = ("reverse", pattern, rows, y_shape)
+            cols = colouring.column_colouring(pattern)
+            if cols.max(initial=-1) < rows.max(initial=-1):
+                plan = ("forward", pattern, cols, y_shape)
         self._plans[key] = plan
         return plan
 
     def colours(self, *values):
         """How many colours (sweeps) a call with these input values takes."""
-        _, _, colours = self._plan([np.asarray(v) for v in values])
+        _, _, colours, _ = self._plan([np.asarray(v) for v in values])
         return int(colours.max(initial=-1)) + 1
 
     def _sweep(self, how):
@@ -151,14 +151,13 @@ class SparseDerivative(Op):
 
     def perform(self, node, inputs, output_storage):
         values = [np.asarray(v) for v in inputs]
-        how, pattern, colours = self._plan(values)
+        how, pattern, colours, y_shape = self._plan(values)
         from symtheano import colouring
 
         x = values[self.inner_inputs.index(self.wrt)]
         sweep = self._sweep(how)
         seeds = colouring.seed_matrix(colours, dtype=self.wrt.dtype)
         if how == "reverse":
-            y_shape = np.shape(_value_of(self.expression, self.inner_inputs, values))
             columns = [sweep(*values, seeds[:, c].reshape(y_shape)).ravel()
                        for c in range(seeds.shape[1])]
             compressed = np.stack(columns, axis=1) if columns else np.zeros(
@@ -188,14 +187,6 @@ class SparseDerivative(Op):
         return f"SparseDerivative{{{self.kind}, {self.format}}}"
 
     __repr__ = __str__
-
-
-def _forward_available():
-    try:
-        from symtheano.gradient import Rop  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _value_of(var, inputs, values):

@@ -36,7 +36,7 @@ import numpy as np
 from symtheano.graph.basic import Apply, Op, Variable, ancestors, toposort
 from symtheano.tensor import basic as tb
 from symtheano.tensor.advanced_subtensor import AdvancedIncSubtensor, AdvancedSubtensor
-from symtheano.tensor.blas import Dot, MatMul, TensorDot, outer, tensordot
+from symtheano.tensor.blas import Dot, MatMul, TensorDot, outer, size_of, tensordot
 from symtheano.tensor.blas import dot as dot_
 from symtheano.tensor.blas_ops import Gemm, Gemv, Ger
 from symtheano.tensor.composite import Composite, FusedReduce
@@ -368,16 +368,6 @@ def flatten_items(x):
     return reshape(x, (shape_i(x, 0), n))
 
 
-def _size(x, dims):
-    static = [x.type.shape[d] for d in dims]
-    if None not in static:
-        return int(np.prod(static, dtype="int64"))
-    n = tb.constant(np.int64(1))
-    for d in dims:
-        n = n * shape_i(x, d)
-    return n
-
-
 # -- elementwise, shapes and axes ---------------------------------------------------------------
 
 @batching_rule(Elemwise)
@@ -590,10 +580,10 @@ def batched_tensordot(a, a_batched, b, b_batched, a_axes, b_axes, a_ndim, b_ndim
     b_moved = dimshuffle(b, [0] + [d + 1 for d in b_axes] + [d + 1 for d in b_free])
     if not a_free and not b_free:  # inner products: multiply and sum
         return sum_(a_moved * b_moved, axis=tuple(range(1, a_moved.ndim)))
-    a3 = reshape(a_moved, (shape_i(a, 0), _size(a, [d + 1 for d in a_free]),
-                           _size(a, [d + 1 for d in a_axes])))
-    b3 = reshape(b_moved, (shape_i(b, 0), _size(b, [d + 1 for d in b_axes]),
-                           _size(b, [d + 1 for d in b_free])))
+    a3 = reshape(a_moved, (shape_i(a, 0), size_of(a, [d + 1 for d in a_free]),
+                           size_of(a, [d + 1 for d in a_axes])))
+    b3 = reshape(b_moved, (shape_i(b, 0), size_of(b, [d + 1 for d in b_axes]),
+                           size_of(b, [d + 1 for d in b_free])))
     out = MatMul()(a3, b3)
     sizes = ([shape_i(a, d + 1) for d in a_free] + [shape_i(b, d + 1) for d in b_free])
     return reshape(out, (shape_i(out, 0), *sizes))

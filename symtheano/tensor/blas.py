@@ -349,7 +349,7 @@ def outer(x, y):
     return _dot(shape_padright(x), shape_padleft(y))
 
 
-def _size(x, dims):
+def size_of(x, dims):
     """The product of the sizes of `dims` of x: an int when static, else a symbolic scalar."""
     from symtheano.tensor.shape import shape_i
 
@@ -365,7 +365,7 @@ def _size(x, dims):
 def _flatten(x):
     from symtheano.tensor.shape import reshape
 
-    return reshape(x, (_size(x, range(x.ndim)),))
+    return reshape(x, (size_of(x, range(x.ndim)),))
 
 
 def batched_dot(a, b):
@@ -393,14 +393,14 @@ def batched_dot(a, b):
     elif not a_mid:
         a3 = shape_padaxis(a, 1)
     else:
-        a3 = reshape(a, (shape_i(a, 0), _size(a, a_mid), shape_i(a, -1)))
+        a3 = reshape(a, (shape_i(a, 0), size_of(a, a_mid), shape_i(a, -1)))
     b_moved = dimshuffle(b, [0, k_axis] + b_rest)
     if len(b_rest) == 1:
         b3 = b_moved
     elif not b_rest:
         b3 = shape_padright(b_moved)
     else:
-        b3 = reshape(b_moved, (shape_i(b, 0), shape_i(b, k_axis), _size(b, b_rest)))
+        b3 = reshape(b_moved, (shape_i(b, 0), shape_i(b, k_axis), size_of(b, b_rest)))
     out = _matmul(a3, b3)
     if len(a_mid) == 1 and len(b_rest) == 1:
         return out

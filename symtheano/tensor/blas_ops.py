@@ -134,6 +134,21 @@ class _Accumulate(Op):
         return f"{name}({', '.join(input_strs)})"
 
 
+def _scaled_product_tangent(op, inputs, eval_points):
+    """The R_op of gemm and gemv, alpha * dot(A, B) + beta * C with inputs
+    (C, alpha, A, B, beta): the product rule, term by term."""
+    from symtheano.rop import sum_tangents
+
+    C, alpha, A, B, beta = inputs
+    tC, t_alpha, tA, tB, t_beta = eval_points
+    return [sum_tangents([
+        None if t_alpha is None else t_alpha * dot(A, B),
+        None if tA is None else alpha * dot(tA, B),
+        None if tB is None else alpha * dot(A, tB),
+        None if t_beta is None else t_beta * C,
+        None if tC is None else beta * tC])]
+
+
 class Gemm(_Accumulate):
     """gemm(C, alpha, A, B, beta) = alpha * (A @ B) + beta * C, for matrices of one
     float dtype and 0-d alpha and beta; C may broadcast along static-1 dimensions."""
@@ -169,17 +184,7 @@ class Gemm(_Accumulate):
                 alpha * dot(transpose(A), g),
                 tb.cast(_sum(g * C), A.dtype)]
 
-    def R_op(self, inputs, eval_points):
-        from symtheano.rop import sum_tangents
-
-        C, alpha, A, B, beta = inputs
-        tC, t_alpha, tA, tB, t_beta = eval_points
-        return [sum_tangents([
-            None if t_alpha is None else t_alpha * dot(A, B),
-            None if tA is None else alpha * dot(tA, B),
-            None if tB is None else alpha * dot(A, tB),
-            None if t_beta is None else t_beta * C,
-            None if tC is None else beta * tC])]
+    R_op = _scaled_product_tangent
 
 
 
@@ -216,17 +221,7 @@ class Gemv(_Accumulate):
                 alpha * dot(transpose(A), g),
                 tb.cast(_sum(g * y), A.dtype)]
 
-    def R_op(self, inputs, eval_points):
-        from symtheano.rop import sum_tangents
-
-        y, alpha, A, x, beta = inputs
-        ty, t_alpha, tA, tx, t_beta = eval_points
-        return [sum_tangents([
-            None if t_alpha is None else t_alpha * dot(A, x),
-            None if tA is None else alpha * dot(tA, x),
-            None if tx is None else alpha * dot(A, tx),
-            None if t_beta is None else t_beta * y,
-            None if ty is None else beta * ty])]
+    R_op = _scaled_product_tangent
 
 
 

@@ -178,13 +178,7 @@ class PaddedSum(Op):
             else:
                 target += value
             parts.append(part)
-        if len(parts) == 1:
-            result = parts[0]
-            if result.shape != shape:
-                raise ValueError(f"{self}: the full term has shape {result.shape}, the output "
-                                 f"{shape}")
-        else:
-            result = elemwise_value(_ADD, parts, self.dtype)
+        result = parts[0] if len(parts) == 1 else elemwise_value(_ADD, parts, self.dtype)
         if result.shape != shape:
             raise ValueError(f"{self}: the terms give shape {result.shape}, the output "
                              f"has shape {shape}")

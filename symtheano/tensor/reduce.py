@@ -163,35 +163,28 @@ class Prod(Reduce):
         (x,) = inputs
         if x.dtype not in FLOAT_DTYPES:
             return [None]
-        # d prod / d x_i = product of the other elements, computed without dividing
-        # by a zero: with no zero it is prod / x_i; with one zero only that element
-        # gets the product of the non-zeros; with two or more every entry is 0.
+        g = expand_reduced(output_grads[0], x.ndim, self.axis)
+        return [tb.cast(broadcast_like(g, x) * self._others(x), x.dtype)]
+
+    def _others(self, x):
+        """d prod / d x_i: the product of the other elements, computed without
+        dividing by a zero: with no zero it is prod / x_i; with one zero only that
+        element gets the product of the non-zeros; with two or more every entry is 0."""
         is_zero = tb.eq(x, 0)
         n_zeros = expand_reduced(Sum(self.axis)(is_zero), x.ndim, self.axis)
         prod_nz = expand_reduced(Prod(self.axis)(tb.switch(is_zero, 1, x)), x.ndim, self.axis)
-        others = tb.switch(
+        return tb.switch(
             is_zero,
             tb.switch(tb.eq(n_zeros, 1), prod_nz, 0),
             tb.switch(tb.eq(n_zeros, 0), prod_nz / x, 0),
         )
-        g = expand_reduced(output_grads[0], x.ndim, self.axis)
-        return [tb.cast(broadcast_like(g, x) * others, x.dtype)]
 
     def R_op(self, inputs, eval_points):
         (x,), (t,) = inputs, eval_points
         if t is None:
             return [None]
-        # d prod = sum(dx_i * product of the other elements), each partial product
-        # computed without dividing by a zero (as in grad).
-        is_zero = tb.eq(x, 0)
-        n_zeros = expand_reduced(Sum(self.axis)(is_zero), x.ndim, self.axis)
-        prod_nz = expand_reduced(Prod(self.axis)(tb.switch(is_zero, 1, x)), x.ndim, self.axis)
-        others = tb.switch(
-            is_zero,
-            tb.switch(tb.eq(n_zeros, 1), prod_nz, 0),
-            tb.switch(tb.eq(n_zeros, 0), prod_nz / x, 0),
-        )
-        return [Sum(self.axis)(t * others)]
+        # d prod = sum(dx_i * product of the other elements)
+        return [Sum(self.axis)(t * self._others(x))]
 
 
 class _Extremum(Reduce):
