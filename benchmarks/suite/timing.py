@@ -138,6 +138,9 @@ def measure(cases, quick):
 
 def run_probe(name, mode="", cache="", env_extra=None):
     env = dict(os.environ, **(env_extra or {}))
+    # Probes run as an installed package does: with bytecode caches, written by the
+    # first (cold) probe where a source changed since (pip writes them at install).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     cmd = [sys.executable, "-m", "benchmarks.suite", "--probe", name, "--mode", mode,
            "--cache", cache]
     t0 = time.perf_counter()

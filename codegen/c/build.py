@@ -49,7 +49,7 @@ LIBRARY_FILE = "kernel.so"
 # runtime header -> (the feature it needs them for, or None: always; compile flags,
 # link arguments) that a source including it gets; without the feature, none
 HEADER_ARGS = {"vecmath.h": (None, (), ("-lmvec",)),
-               "elemwise_loop.h": ("openmp", ("-fopenmp",), ())}
+               "st_threads.h": ("openmp", ("-fopenmp",), ())}
 _INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
 
 
@@ -81,6 +81,21 @@ def cached_only():
         yield
     finally:
         _mode.cached_only = old
+
+
+@contextlib.contextmanager
+def sources_only(record):
+    """In this thread, `address(source, symbol, extra_args, description)` returns
+    `record(source, symbol, extra_args, description)` instead of compiling and loading
+    the library, and `features()` reports no vector path, so that sources come out
+    portable (no AVX2, no libmvec). How codegen/c/export.py collects the sources of
+    a graph's node entries from the emitters without building anything."""
+    old = getattr(_mode, "record", None)
+    _mode.record = record
+    try:
+        yield
+    finally:
+        _mode.record = old
 
 
 @functools.cache
@@ -356,6 +371,9 @@ def _dll(path):
 def address(source, symbol, extra_args=(), description=""):
     """The address of `symbol` in the compiled `source`: what the program runner
     calls. No cffi on this path, so loading a cached function stays cheap."""
+    record = getattr(_mode, "record", None)
+    if record is not None:  # sources_only()
+        return record(source, symbol, tuple(extra_args), description)
     lib = _dll(library_path(source, extra_args, description))
     return ctypes.cast(getattr(lib, symbol), ctypes.c_void_p).value
 
@@ -458,9 +476,16 @@ def _mvec_names():
     return frozenset(names)
 
 
-@_once
 def features():
-    """The Features of this machine's toolchain (probed once per process, cached on disk)."""
+    """The Features of this machine's toolchain (probed once per process, cached on disk);
+    inside sources_only(), a toolchain without the vector path."""
+    if getattr(_mode, "record", None) is not None:
+        return Features(False, False, frozenset())
+    return _probed_features()
+
+
+@_once
+def _probed_features():
     try:
         compiler()
     except CompilerUnavailable:

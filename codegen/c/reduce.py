@@ -39,7 +39,8 @@ they do there.
 from __future__ import annotations
 
 import numpy as np
-from symtheano.codegen.c.elemwise import composite_steps
+from symtheano.codegen.c import vector
+from symtheano.codegen.c.elemwise import PARALLEL_MIN_ELEMENTS, PARALLEL_WORK, composite_steps
 from symtheano.codegen.c.scalar import C_TYPES, FLOATS, c_type
 
 from symtheano.tensor.reduce import All, Any, Argmax, Argmin, Max, Min, Prod, Sum
@@ -90,6 +91,14 @@ def _loads(dtypes):
     return lines
 
 
+def parallel_min(composite):
+    """The number of values reduced from which a call is split across threads: as
+    for elementwise kernels (elemwise.PARALLEL_WORK), by the work per value (a load
+    and an addition, plus the Composite's steps)."""
+    cost = 2 if composite is None else vector.cost(composite) + 1
+    return max(PARALLEL_MIN_ELEMENTS, -(-PARALLEL_WORK // cost))
+
+
 def render_reduction(kind, input_dtypes, out_dtype, composite=None):
     """C source of a reduction kernel, or None when this back end has no C for it.
 
@@ -118,6 +127,7 @@ def render_reduction(kind, input_dtypes, out_dtype, composite=None):
         "",
         f"#define ST_N_IN {n_in}",
         f"#define ST_REDUCE {kind}",
+        f"#define ST_PAR_MIN {parallel_min(composite)}",
         f"typedef {c_type(val_dtype)} st_val;",
         f"typedef {c_type(out_dtype)} st_acc;",
         f"static const int64_t st_item[ST_N_IN] = {{{items}}};",

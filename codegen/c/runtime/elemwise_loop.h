@@ -18,13 +18,9 @@
  *     void st_kernel(int64_t ndim, const int64_t *shape, char **data,
  *                    const int64_t *strides)
  *
- * (operand k at data[k], byte strides strides[k * ndim + d]) and two entries
- * for the Python side: st_bind_threads(cell) (the process-wide int[2]: cell[0]
- * the thread count to use from ST_PAR_MIN elements on, where unbound or <= 0
- * means OpenMP's default, OMP_NUM_THREADS else all cores; cell[1] set to 1
- * once a kernel has run on several threads, so that a forked child knows that
- * libgomp's thread pool is gone) and st_threads_used() (how many threads the
- * last call ran on, for tests).
+ * (operand k at data[k], byte strides strides[k * ndim + d]); the thread count
+ * comes from st_threads.h, whose entries (st_bind_threads, st_threads_used) the
+ * library exports.
  *
  * Positions never change results: the iteration space is cut into ranges of
  * the flattened index (about 8 per thread, handed out dynamically), each
@@ -40,18 +36,10 @@
 
 #include <stdint.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "st_threads.h"
 
 #define ST_N_OPS (ST_N_IN + 1)
 #define ST_PIECE_MIN 2048
-
-static int *st_threads_cell;  /* [0] thread count, [1] "ran in parallel"; NULL: unbound */
-static int st_last_threads;
-
-void st_bind_threads(int *cell) { st_threads_cell = cell; }
-int st_threads_used(void) { return __atomic_load_n(&st_last_threads, __ATOMIC_RELAXED); }
 
 #if defined(ST_VECTOR_F64)
 #define ST_VT st_vf64
@@ -171,14 +159,9 @@ void st_kernel(int64_t ndim, const int64_t *shape, char **data, const int64_t *s
 #ifdef ST_VT
     vector = st_vector_ok();
 #endif
-#ifdef _OPENMP
-    if (total >= ST_PAR_MIN) {
-        threads = st_threads_cell ? __atomic_load_n(st_threads_cell, __ATOMIC_RELAXED) : 0;
-        if (threads <= 0) threads = omp_get_max_threads();
-    }
-#endif
+    threads = st_threads_for(total, ST_PAR_MIN);
+    st_note_threads(threads);
     if (threads <= 1) {
-        __atomic_store_n(&st_last_threads, 1, __ATOMIC_RELAXED);
         st_walk(ndim, shape, data, strides, 0, total, vector);
         return;
     }
@@ -191,11 +174,9 @@ void st_kernel(int64_t ndim, const int64_t *shape, char **data, const int64_t *s
         if (piece < ST_PIECE_MIN) piece = ST_PIECE_MIN;
         piece = (piece + 63) & ~(int64_t)63;
         const int64_t pieces = (total + piece - 1) / piece;
-        if (st_threads_cell) __atomic_store_n(&st_threads_cell[1], 1, __ATOMIC_RELAXED);
 #pragma omp parallel num_threads(threads)
         {
-            if (omp_get_thread_num() == 0)
-                __atomic_store_n(&st_last_threads, omp_get_num_threads(), __ATOMIC_RELAXED);
+            st_note_team();
 #pragma omp for schedule(dynamic, 1) nowait
             for (int64_t w = 0; w < pieces; w++) {
                 const int64_t a = w * piece, b = a + piece < total ? a + piece : total;

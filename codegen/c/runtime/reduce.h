@@ -8,6 +8,8 @@
  *   st_acc           C type of the result of sum and prod, which accumulate in it (as
  *                    numpy.sum(x, dtype=out_dtype) does)
  *   st_item[k]       byte size of input k's elements
+ *   ST_PAR_MIN       the number of values reduced from which a call is split across
+ *                    OpenMP threads (st_threads.h)
  *   st_elem(p, st, i, contig)
  *                    the value at position i of a line: operand k's line starts at p[k]
  *                    with byte stride st[k] (contig: every st[k] is st_item[k])
@@ -38,13 +40,23 @@
  * after the other in the order given (reduce_node.h gives NumPy's), so intermediate
  * overflow to inf or underflow to 0 happens as there. max/min propagate NaN (a NaN
  * from the data); argmax/argmin return the first index of the extremum in C order, or
- * of the first NaN. Vectors are GCC/Clang vector extensions (16 bytes, 32 where AVX is
+ * of the first NaN.
+ *
+ * Threads never change a result. Several output elements (or tiles' blocks) are split
+ * between threads, each reduced whole by one thread as it would be alone; a single sum
+ * of one row (a whole contiguous array) cuts the pairwise tree near its root and adds
+ * the parts' sums back along the same tree. Other single-output reductions (products,
+ * extrema, several rows) run on one thread.
+ *
+ * Vectors are GCC/Clang vector extensions (16 bytes, 32 where AVX is
  * enabled); no -ffast-math is needed.
  */
 #ifndef SYMTHEANO_REDUCE_H
 #define SYMTHEANO_REDUCE_H
 
 #include <stdlib.h>
+
+#include "st_threads.h"
 
 /* Wide vector arguments are passed between inlined functions only. */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -258,57 +270,187 @@ static void st_reduce_tile(st_tile *t, char **p, int64_t w, int64_t n_outer, int
     }
 }
 
-void st_reduce(int64_t n_outer, int64_t n_inner, int64_t tiles, const int64_t *shape,
-               char **data, const int64_t *strides)
+/* The outer loop's units [a, b), in order: unit u is output element u in C order
+ * (rows), or block u % n_blocks of output line u / n_blocks (tiles: a line is the
+ * last output dimension, cut into blocks of `block` elements). Each unit is reduced
+ * alone, so units may be reduced on any thread in any order with the same results. */
+static void st_reduce_units(int64_t a, int64_t b, int64_t n_outer, int64_t ndim, int64_t tiles,
+                            int64_t block, int64_t n_blocks, const int64_t *shape,
+                            char **data, const int64_t *strides, const int64_t *st,
+                            int contig, void *memory, int64_t positions)
 {
-    const int64_t ndim = n_outer + n_inner;
-    int64_t idx[ST_MAX_DIMS] = {0}, st[ST_N_IN], d, k, last, positions = 1, block = 0;
+    const int64_t lines = tiles ? n_outer - 1 : n_outer;  /* dimensions that index units */
+    int64_t idx[ST_MAX_DIMS], d, k, u = a, blk = tiles ? a % n_blocks : 0;
+    int64_t rest = tiles ? a / n_blocks : a;
     char *base[ST_N_IN + 1], *p[ST_N_IN];
-    void *memory = NULL;
-    int contig = 1;
-    if (n_inner < 1 || n_outer < 0 || ndim > ST_MAX_DIMS) return;
-    for (d = 0; d < ndim; d++) if (shape[d] <= 0) return;
-    for (d = n_outer; d < ndim; d++) positions *= shape[d];
-    if (n_outer < 1) tiles = 0;
-    if (tiles) {  /* blocks of up to ST_BLOCK lanes, their state on the heap */
-        block = shape[n_outer - 1] < ST_BLOCK ? shape[n_outer - 1] : ST_BLOCK;
-        size_t bytes = st_tile_bytes((block + ST_LANES - 1) / ST_LANES, positions);
-        memory = aligned_alloc(64, (bytes + 63) / 64 * 64);
-        if (!memory) tiles = 0;  /* rows need no memory */
+    for (d = lines - 1; d >= 0; d--) {
+        idx[d] = rest % shape[d];
+        rest /= shape[d];
     }
-    last = tiles ? n_outer - 1 : ndim - 1;  /* the dimension vectors are loaded along */
-    for (k = 0; k < ST_N_IN; k++) {
-        st[k] = strides[k * ndim + last];
-        if (st[k] != st_item[k]) contig = 0;
+    for (k = 0; k <= ST_N_IN; k++) {
+        base[k] = data[k];
+        for (d = 0; d < lines; d++) base[k] += idx[d] * strides[k * ndim + d];
     }
-    for (k = 0; k <= ST_N_IN; k++) base[k] = data[k];
-    for (;;) {
+    while (u < b) {
         if (tiles) {
-            const int64_t width = shape[last], ost = strides[ST_N_IN * ndim + last];
-            int64_t i;
-            for (i = 0; i < width; i += block) {
-                const int64_t w = width - i < block ? width - i : block;
-                st_tile t;
-                for (k = 0; k < ST_N_IN; k++) p[k] = base[k] + i * st[k];
-                st_tile_start(&t, memory, (w + ST_LANES - 1) / ST_LANES, positions);
-                st_reduce_tile(&t, p, w, n_outer, ndim, shape, strides, st, contig,
-                               base[ST_N_IN] + i * ost, ost);
-            }
+            const int64_t last = n_outer - 1, width = shape[last];
+            const int64_t ost = strides[ST_N_IN * ndim + last], i = blk * block;
+            const int64_t w = width - i < block ? width - i : block;
+            st_tile t;
+            for (k = 0; k < ST_N_IN; k++) p[k] = base[k] + i * st[k];
+            st_tile_start(&t, memory, (w + ST_LANES - 1) / ST_LANES, positions);
+            st_reduce_tile(&t, p, w, n_outer, ndim, shape, strides, st, contig,
+                           base[ST_N_IN] + i * ost, ost);
+            u++;
+            if (++blk < n_blocks) continue;
+            blk = 0;
         } else {
             st_state s;
             st_start(&s);
             for (k = 0; k < ST_N_IN; k++) p[k] = base[k];
             st_reduce_rows(&s, p, n_outer, ndim, shape, strides, st, contig);
             *(st_out *)base[ST_N_IN] = st_finish(&s);
+            u++;
         }
-        for (d = (tiles ? n_outer - 2 : n_outer - 1); d >= 0; d--) {
+        if (u >= b) break;
+        for (d = lines - 1; d >= 0; d--) {
             for (k = 0; k <= ST_N_IN; k++) base[k] += strides[k * ndim + d];
             if (++idx[d] < shape[d]) break;
             for (k = 0; k <= ST_N_IN; k++) base[k] -= strides[k * ndim + d] * shape[d];
             idx[d] = 0;
         }
-        if (d < 0) break;
     }
+}
+
+#if ST_REDUCE == ST_SUM && defined(_OPENMP)
+/* One long row summed on several threads: st_pairwise's tree is cut at depth
+ * `depth` into subtrees (in order), summed in parallel, and the subtree sums are
+ * added back along the same tree, so the result is st_pairwise's, bit for bit. */
+#define ST_SPLIT_MAX 64
+
+static int st_split(int64_t lo, int64_t n, int depth, int64_t *los, int64_t *ns, int m)
+{
+    int64_t half;
+    if (depth == 0 || n <= ST_LEAF) {
+        los[m] = lo;
+        ns[m] = n;
+        return m + 1;
+    }
+    half = n / 2;
+    half -= half % 8;
+    m = st_split(lo, half, depth - 1, los, ns, m);
+    return st_split(lo + half, n - half, depth - 1, los, ns, m);
+}
+
+static st_acc st_join(int64_t n, int depth, const st_acc *sums, int *m)
+{
+    int64_t half;
+    st_acc first;
+    if (depth == 0 || n <= ST_LEAF) return sums[(*m)++];
+    half = n / 2;
+    half -= half % 8;
+    first = st_join(half, depth - 1, sums, m);
+    return first + st_join(n - half, depth - 1, sums, m);
+}
+
+static st_acc st_pairwise_parallel(char *const *p, const int64_t *st, int64_t n, int contig,
+                                   int threads)
+{
+    int64_t los[ST_SPLIT_MAX], ns[ST_SPLIT_MAX];
+    st_acc sums[ST_SPLIT_MAX];
+    int depth = 0, pieces, m = 0;
+    while ((1 << depth) < 4 * threads && (2 << depth) <= ST_SPLIT_MAX) depth++;
+    pieces = st_split(0, n, depth, los, ns, 0);
+#pragma omp parallel num_threads(threads)
+    {
+        st_note_team();
+#pragma omp for schedule(dynamic, 1)
+        for (int j = 0; j < pieces; j++) sums[j] = st_pairwise(p, st, los[j], ns[j], contig);
+    }
+    return st_join(n, depth, sums, &m);
+}
+#endif
+
+void st_reduce(int64_t n_outer, int64_t n_inner, int64_t tiles, const int64_t *shape,
+               char **data, const int64_t *strides)
+{
+    const int64_t ndim = n_outer + n_inner;
+    int64_t st[ST_N_IN], d, k, last, positions = 1, block = 0, n_blocks = 1, units = 1;
+    size_t chunk = 0;
+    void *memory = NULL;
+    int contig = 1, threads;
+    if (n_inner < 1 || n_outer < 0 || ndim > ST_MAX_DIMS) return;
+    for (d = 0; d < ndim; d++) if (shape[d] <= 0) return;
+    for (d = n_outer; d < ndim; d++) positions *= shape[d];
+    for (d = 0; d < n_outer; d++) units *= shape[d];
+    const int64_t outputs = units;
+    if (n_outer < 1) tiles = 0;
+    if (tiles) {  /* blocks of up to ST_BLOCK lanes */
+        block = shape[n_outer - 1] < ST_BLOCK ? shape[n_outer - 1] : ST_BLOCK;
+        n_blocks = (shape[n_outer - 1] + block - 1) / block;
+        units = units / shape[n_outer - 1] * n_blocks;
+    }
+    last = tiles ? n_outer - 1 : ndim - 1;  /* the dimension vectors are loaded along */
+    for (k = 0; k < ST_N_IN; k++) {
+        st[k] = strides[k * ndim + last];
+        if (st[k] != st_item[k]) contig = 0;
+    }
+#if ST_REDUCE == ST_SUM && defined(_OPENMP)
+    if (units == 1 && n_inner == 1) {  /* one row: split its pairwise tree */
+        threads = st_threads_for(positions, ST_PAR_MIN);
+        st_note_threads(threads);
+        if (threads > 1) {
+            *(st_out *)data[ST_N_IN] = (st_acc)0 + st_pairwise_parallel(data, st, positions,
+                                                                         contig, threads);
+            return;
+        }
+    }
+#endif
+    /* several units: split them (each its own tile memory) */
+    threads = units > 1 ? st_threads_for(outputs * positions, ST_PAR_MIN) : 1;
+    if (threads > units) threads = (int)units;
+    if (tiles) {  /* the blocks' state lives on the heap, one block's worth per thread */
+        chunk = (st_tile_bytes((block + ST_LANES - 1) / ST_LANES, positions) + 63) / 64 * 64;
+        memory = aligned_alloc(64, chunk * threads);
+        if (!memory && threads > 1) {
+            threads = 1;
+            memory = aligned_alloc(64, chunk);
+        }
+        if (!memory) {  /* rows need no memory */
+            tiles = 0;
+            last = ndim - 1;
+            n_blocks = 1;
+            units = outputs;
+            contig = 1;
+            for (k = 0; k < ST_N_IN; k++) {
+                st[k] = strides[k * ndim + last];
+                if (st[k] != st_item[k]) contig = 0;
+            }
+        }
+    }
+    st_note_threads(threads);
+    if (threads <= 1) {
+        st_reduce_units(0, units, n_outer, ndim, tiles, block, n_blocks, shape, data, strides,
+                        st, contig, memory, positions);
+    }
+#ifdef _OPENMP
+    else {
+        /* ranges of units, about 8 per thread, handed out dynamically */
+        const int64_t piece = (units + 8 * threads - 1) / (8 * threads);
+        const int64_t pieces = (units + piece - 1) / piece;
+#pragma omp parallel num_threads(threads)
+        {
+            char *own = tiles ? (char *)memory + chunk * omp_get_thread_num() : NULL;
+            st_note_team();
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t j = 0; j < pieces; j++) {
+                const int64_t a = j * piece, b = a + piece < units ? a + piece : units;
+                st_reduce_units(a, b, n_outer, ndim, tiles, block, n_blocks, shape, data,
+                                strides, st, contig, own, positions);
+            }
+        }
+    }
+#endif
     free(memory);
 }
 
