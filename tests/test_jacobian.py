@@ -302,3 +302,62 @@ def test_empty_output_gives_an_empty_jacobian():
     x = T.dvector("x")
     got = th.function([x], jacobian(x[:0] * 2, x))(np.ones(3))
     assert got.shape == (0, 3)
+
+
+# -- expressions of scalar variables, against SymPy ----------------------------------------------
+
+S_POINT = {"a": 0.7, "b": -0.4}
+
+
+def _sym_scalars():
+    return sympy.symbols("a b")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_jacobian_of_a_vector_expression_of_a_scalar_matches_sympy(mode):
+    """wrt a 0-d variable: the Jacobian has the output's shape (one column)."""
+    a, _ = _sym_scalars()
+    x = T.dscalar("x")
+    y = T.stack([T.sin(x) * x ** 2, T.exp(x) / (1 + x ** 2), T.log1p(x ** 2) * T.tanh(x)])
+    got = th.function([x], jacobian(y, x), mode=mode)(S_POINT["a"])
+    assert got.shape == (3,)
+    exprs = [sympy.sin(a) * a ** 2, sympy.exp(a) / (1 + a ** 2),
+             sympy.log(1 + a ** 2) * sympy.tanh(a)]
+    want = [float(sympy.diff(e, a).subs(a, S_POINT["a"])) for e in exprs]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    f = th.function([x], y, mode=mode)
+    numeric = (f(S_POINT["a"] + 1e-6) - f(S_POINT["a"] - 1e-6)) / 2e-6
+    np.testing.assert_allclose(got, numeric, rtol=1e-7)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_hessian_of_a_scalar_function_of_scalars_matches_sympy(mode):
+    """hessian(cost, x) for scalar x is d2 cost / dx2; for a list [x, y] the diagonal
+    blocks d2/dx2 and d2/dy2 (Theano's convention), each against SymPy's diff."""
+    a, b = _sym_scalars()
+    x, y = T.dscalars("x", "y")
+    cost = T.exp(x * y) * T.sin(x) + T.log(1 + y ** 2) * x ** 3 + x / (2 + y)
+    expr = sympy.exp(a * b) * sympy.sin(a) + sympy.log(1 + b ** 2) * a ** 3 + a / (2 + b)
+    point = {a: S_POINT["a"], b: S_POINT["b"]}
+    hx, hy = hessian(cost, [x, y])
+    got_x, got_y = th.function([x, y], [hx, hy], mode=mode)(S_POINT["a"], S_POINT["b"])
+    assert np.shape(got_x) == np.shape(got_y) == ()
+    assert float(got_x) == pytest.approx(float(sympy.diff(expr, a, 2).subs(point)), rel=1e-12)
+    assert float(got_y) == pytest.approx(float(sympy.diff(expr, b, 2).subs(point)), rel=1e-12)
+    # and the mixed partial, as the Jacobian of one gradient w.r.t. the other variable
+    mixed = th.function([x, y], jacobian(T.grad(cost, x), y), mode=mode)(*S_POINT.values())
+    assert float(mixed) == pytest.approx(float(sympy.diff(expr, a, b).subs(point)), rel=1e-12)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_third_derivative_of_rosenbrock_matches_sympy(mode):
+    """Third order through slices (jacobian of the vectorised hessian): nonzero only
+    where d3/dx_i3 = 2400 x_i and d3/dx_i2 dx_(i+1) = -400."""
+    x = T.dvector("x")
+    got = th.function([x], jacobian(hessian(rosenbrock(x), x), x), mode=mode)(POINT)
+    xs = _symbols()
+    expr = sym_rosenbrock(list(xs))
+    want = [[[sympy.diff(expr, p, q, r) for r in xs] for q in xs] for p in xs]
+    want = _evaluate(sympy.Array(want).tolist(), xs)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+    assert np.count_nonzero(want) == (N - 1) * 4  # (i,i,i) and the 3 orders of (i,i,i+1)

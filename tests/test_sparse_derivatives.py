@@ -233,3 +233,89 @@ def test_hessian_and_jacobian_take_sparse_true():
     j = th.function([x], jacobian(y, x, sparse=True))(xv)
     np.testing.assert_allclose(j.toarray(), th.function([x], T.jacobian(y, x))(xv),
                                rtol=1e-14)
+
+
+# -- banded, block and arrow-shaped problems: exact patterns, sparse = dense ---------------------
+
+def structure(matrix):
+    """The positions a compiled sparse matrix stores (whatever their values)."""
+    m = matrix.tocsr()
+    return dense(sp.csr_matrix((np.ones(m.nnz), m.indices, m.indptr), shape=m.shape))
+
+
+def banded(n, offsets):
+    return np.isin(np.subtract.outer(np.arange(n), np.arange(n)), offsets)
+
+
+def arrow(n):
+    a = np.eye(n, dtype=bool)
+    a[0, :] = a[:, 0] = True
+    return a
+
+
+def central_jacobian(f, x, h=1e-6):
+    return np.stack([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(x.size)], axis=1)
+
+
+N_SHAPES = 12
+# name: (cost of a vector x of N_SHAPES elements, the Hessian's exact pattern, the
+# number of colours of an optimal star colouring)
+HESSIAN_PROBLEMS = {
+    "tridiagonal": (rosenbrock, banded(N_SHAPES, (-1, 0, 1)), 3),
+    "second_neighbours": (lambda x: T.sum(T.sin(x[2:] * x[:-2])),
+                          banded(N_SHAPES, (-2, 0, 2)), 3),
+    "block": (lambda x: T.sum(T.exp(T.sum(x.reshape((4, 3)) ** 2, axis=1) * 0.5)),
+              np.kron(np.eye(4, dtype=bool), np.ones((3, 3), dtype=bool)), 3),
+    "arrow": (lambda x: x[0] * T.sum(x[1:] ** 2) + T.sum(T.cos(x)), arrow(N_SHAPES), 2),
+}
+
+
+@pytest.mark.parametrize("mode", ["C", "PY"])
+@pytest.mark.parametrize("name", sorted(HESSIAN_PROBLEMS))
+def test_sparse_hessians_of_classic_shapes_equal_the_dense_ones(name, mode):
+    build, expected, n_colours = HESSIAN_PROBLEMS[name]
+    x = T.dvector("x")
+    cost = build(x)
+    xv = RNG.uniform(-1, 1, N_SHAPES)
+    np.testing.assert_array_equal(dense(hessian_pattern(cost, x, {x: xv})), expected)
+    h = T.hessian(cost, x, sparse=True)
+    got = th.function([x], h, mode=mode)(xv)
+    np.testing.assert_array_equal(structure(got), expected)
+    assert h.data.owner.op.colours(xv) == n_colours
+    want = th.function([x], T.hessian(cost, x), mode=mode)(xv)
+    np.testing.assert_allclose(got.toarray(), want, rtol=1e-12, atol=1e-12)
+    assert not np.any(want[~expected]), "the dense Hessian has entries off the pattern"
+    g = th.function([x], T.grad(cost, x), mode=mode)
+    np.testing.assert_allclose(got.toarray(), central_jacobian(g, xv), rtol=1e-6, atol=1e-6)
+
+
+# name: (vector expression of x (N_SHAPES elements), its Jacobian's exact pattern,
+# the fewest colours of its rows or columns, None when not checked)
+JACOBIAN_PROBLEMS = {
+    "bidiagonal": (lambda x: x[1:] - x[:-1] ** 2,
+                   banded(N_SHAPES, (0, -1))[:-1], 2),
+    "block": (lambda x: (T.tanh(x.reshape((4, 3)))
+                         * T.sum(x.reshape((4, 3)) ** 2, axis=1, keepdims=True)).flatten(),
+              np.kron(np.eye(4, dtype=bool), np.ones((3, 3), dtype=bool)), 3),
+    "arrow": (lambda x: T.concatenate([T.sum(x ** 2).dimshuffle("x"), x[1:] * T.exp(x[0])]),
+              arrow(N_SHAPES), None),
+}
+
+
+@pytest.mark.parametrize("mode", ["C", "PY"])
+@pytest.mark.parametrize("name", sorted(JACOBIAN_PROBLEMS))
+def test_sparse_jacobians_of_classic_shapes_equal_the_dense_ones(name, mode):
+    build, expected, n_colours = JACOBIAN_PROBLEMS[name]
+    x = T.dvector("x")
+    y = build(x)
+    xv = RNG.uniform(-1, 1, N_SHAPES)
+    np.testing.assert_array_equal(dense(jacobian_pattern([y], x, {x: xv})), expected)
+    j = T.jacobian(y, x, sparse=True)
+    got = th.function([x], j, mode=mode)(xv)
+    np.testing.assert_array_equal(structure(got), expected)
+    if n_colours is not None:
+        assert j.data.owner.op.colours(xv) == n_colours
+    want = th.function([x], T.jacobian(y, x), mode=mode)(xv)
+    np.testing.assert_allclose(got.toarray(), want, rtol=1e-12, atol=1e-12)
+    f = th.function([x], y, mode=mode)
+    np.testing.assert_allclose(got.toarray(), central_jacobian(f, xv), rtol=1e-6, atol=1e-8)

@@ -23,6 +23,7 @@ from symtheano.rewrite.engine import (
     pattern,
     scalar_name,
 )
+from symtheano.rewrite.padded_sum import CHEAP
 from symtheano.tensor import basic as tb
 from symtheano.tensor.elemwise import DimShuffle, Elemwise, dimshuffle
 from symtheano.tensor.shape import (
@@ -480,11 +481,15 @@ def alloc_in_elemwise(fgraph, node):
 def lift_check_shape(fgraph, node):
     """check_shape(elemwise(a, b), *sizes) -> elemwise(check_shape(a, *sizes), b) when a
     does not broadcast in the checked dimensions (so it has the output's sizes there)
-    and nothing else reads the elementwise result: the check moves towards the
-    inputs, out of the way of fusion."""
+    and nothing else reads the elementwise result, or the op is cheap arithmetic
+    (padded_sum.CHEAP), which is then computed on both sides (the cost's and the
+    gradient's uses of `x[1:] - x[:-1] ** 2` fuse into their own loops instead of
+    materialising it): the check moves towards the inputs, out of the way of fusion."""
     x = node.inputs[0]
     owner = x.owner
-    if owner is None or not isinstance(owner.op, Elemwise) or len(fgraph.clients.get(x, ())) != 1:
+    if owner is None or not isinstance(owner.op, Elemwise):
+        return None
+    if len(fgraph.clients.get(x, ())) != 1 and owner.op.scalar_op.name not in CHEAP:
         return None
     for j, a in enumerate(owner.inputs):
         if a.ndim == x.ndim and all(a.type.shape[d] != 1 for d in node.op.dims):

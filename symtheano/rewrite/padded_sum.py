@@ -13,14 +13,20 @@ instead of one per term plus one per array of zeros.
 
 Moving an elementwise node into a term is allowed when everything that reads it
 is inside this PaddedSum (other moved nodes, or the replaced nodes), so no
-value is computed both inside and outside. A node read by two terms is copied
-into both: each term evaluates it at its own positions of the output, so the
-copies compute different elements, except where the boxes are shifted copies of
-one range (`x[1:]`, `x[:-1]`), where the element computed at one position by one
-term is computed again at the next by the other. That doubles the work of that
-node, which is worth it for arithmetic (the pass over memory costs more) and not
-for a transcendental function: such a node stays outside when two terms read
-it. Runs first in the fusion stage (rewrite name "padded_sum").
+value is computed both inside and outside, or when it is cheap arithmetic
+(CHEAP), which is then copied in and also stays where it is for its other
+readers: with cost and gradient in one function, `x[1:] - x[:-1] ** 2` is read
+by the cost's sum and by the gradient's terms, and materialising it for both
+took more passes over memory (and, on every call, fresh pages from the system)
+than computing it twice. A node read by two terms is copied into both: each
+term evaluates it at its own positions of the output, so the copies compute
+different elements, except where the boxes are shifted copies of one range
+(`x[1:]`, `x[:-1]`), where the element computed at one position by one term is
+computed again at the next by the other. That doubles the work of that node,
+which is worth it for arithmetic (the pass over memory costs more) and not for
+a transcendental function: such a node stays outside when two terms, or a
+term and a reader outside, read it. Runs first in the fusion stage (rewrite
+name "padded_sum").
 """
 
 from __future__ import annotations
@@ -140,7 +146,7 @@ def _absorbable(node):
     return isinstance(node.op, Elemwise) or is_left_pad(node)
 
 
-def _members(fgraph, terms, replaced):
+def _members(fgraph, terms, replaced, position):
     """The elementwise nodes that move into the terms (see the module docstring)."""
     reach = {}  # node -> set of term indices whose value depends on it through members
     for k, (_, _, value) in enumerate(terms):
@@ -152,20 +158,32 @@ def _members(fgraph, terms, replaced):
                 continue
             reach.setdefault(n, set()).add(k)
             stack.extend(n.inputs)
-    members = set(reach)
-    for n, ks in reach.items():
-        if len(ks) > 1 and isinstance(n.op, Elemwise) and n.op.scalar_op.name not in CHEAP:
-            members.discard(n)
+    members = {n for n, ks in reach.items() if len(ks) == 1 or _cheap(n)}
+    # A member that is also needed outside the sum (read by an output or a node that
+    # stays, directly or through members that are needed outside) is copied: cheap
+    # nodes only. Any other becomes an input of the terms; dropping it can make more
+    # members needed outside, hence the loop.
     changed = True
     while changed:
         changed = False
-        for n in list(members):
+        outside = set()
+        for n in sorted(members, key=position.__getitem__, reverse=True):  # readers first
             for client, _ in fgraph.clients.get(n.outputs[0], ()):
-                if client == "output" or (client not in members and client not in replaced):
-                    members.discard(n)
-                    changed = True
+                if client == "output" or client in outside or (
+                        client not in members and client not in replaced):
+                    outside.add(n)
                     break
+        for n in outside:
+            if not _cheap(n):
+                members.discard(n)
+                changed = True
     return members
+
+
+def _cheap(node):
+    """A node cheap enough to evaluate twice rather than materialise (see above)."""
+    return is_left_pad(node) or (isinstance(node.op, Elemwise)
+                                 and node.op.scalar_op.name in CHEAP)
 
 
 def _term(kind, box, value, members, position):
@@ -198,7 +216,7 @@ def padded_sums(fgraph):
         if found is None:
             continue
         terms, sizes, replaced = found
-        members = _members(fgraph, terms, replaced)
+        members = _members(fgraph, terms, replaced, position)
         built, inputs = [], list(sizes)
         for kind, box, value in terms:
             term, outer = _term(kind, box, value, members, position)

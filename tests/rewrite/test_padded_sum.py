@@ -218,3 +218,57 @@ def test_gradient_through_a_padded_sum():
     xv, wv = RNG.uniform(-2, 2, 7), RNG.normal(size=7)
     hess = scipy.optimize.rosen_hess(xv)
     np.testing.assert_allclose(h(xv, wv), hess @ wv, rtol=1e-12, atol=1e-12)
+
+
+def _vector_nodes_computing(f):
+    """Elementwise nodes (plain or fused) whose result is an array: materialised values."""
+    from symtheano.tensor.composite import Composite
+    from symtheano.tensor.elemwise import Elemwise
+
+    return [n for n in f.fgraph.apply_nodes
+            if isinstance(n.op, Elemwise | Composite) and n.outputs[0].ndim > 0]
+
+
+def test_cost_and_gradient_in_one_function_materialise_nothing():
+    # The cost's sum and the gradient's terms both read x[1:] - x[:-1]**2 and
+    # 1 - x[:-1] (the gradient's reads behind CheckShape): cheap arithmetic, copied
+    # into the PaddedSum and into the FusedReduce rather than materialised for both.
+    from symtheano.tensor.composite import FusedReduce
+
+    x = T.dvector("x")
+    cost = T.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+    g = T.grad(cost, x)
+    f = th.function([x], [cost, g])
+    assert len(padded_nodes(f)) == 1
+    assert len([n for n in f.fgraph.apply_nodes if isinstance(n.op, FusedReduce)]) == 1
+    assert not _vector_nodes_computing(f), th.printing.debugprint(f, file="str")
+    xv = RNG.uniform(-2, 2, 1000)
+    value, grad = f(xv)
+    assert same_bits(value, th.function([x], cost)(xv))
+    assert same_bits(grad, th.function([x], g)(xv))
+    for mode in ("PY", "DEBUG", UNREWRITTEN):
+        other_value, other_grad = th.function([x], [cost, g], mode=mode)(xv)
+        assert same_bits(grad, other_grad), mode
+        np.testing.assert_allclose(value, other_value, rtol=1e-14)
+    np.testing.assert_allclose(value, scipy.optimize.rosen(xv), rtol=1e-13)
+    np.testing.assert_allclose(grad, scipy.optimize.rosen_der(xv), rtol=1e-13)
+    # Without the padded_sum rewrite both values are materialised, as before.
+    assert _vector_nodes_computing(th.function([x], [cost, g], mode=WITHOUT))
+
+
+def test_expensive_node_read_by_the_cost_and_the_terms_is_computed_once():
+    x = T.dvector("x")
+    cost = T.sum(T.exp(x[1:] - x[:-1])) + T.sum(x ** 2)
+    f, got = check_modes([x], T.grad(cost, x), [RNG.normal(size=9)], exact=False)
+    f = th.function([x], [cost, T.grad(cost, x)])
+    assert len(padded_nodes(f)) == 1
+    assert sum("exp" in str(n.op) for n in f.fgraph.apply_nodes) == 1, \
+        th.printing.debugprint(f, file="str")
+    xv = RNG.normal(size=9)
+    e = np.exp(xv[1:] - xv[:-1])
+    expected = 2 * xv
+    expected[1:] += e
+    expected[:-1] -= e
+    value, grad = f(xv)
+    np.testing.assert_allclose(grad, expected, rtol=1e-13)
+    np.testing.assert_allclose(value, e.sum() + (xv ** 2).sum(), rtol=1e-13)
