@@ -4,7 +4,8 @@ Values come from defaults, then from `SYMTHEANO_FLAGS` (comma-separated
 `key=value` pairs, like Theano's `THEANO_FLAGS`; `THEANO_FLAGS` is read too,
 with lower priority). Ops never read this object: options travel as arguments,
 and the front end reads `config` only where a user-facing default is needed
-(floatX for Python floats, the default mode).
+(floatX for Python floats, the default mode; `device="cuda"` makes the default
+mode "CUDA", as Theano's device flag did).
 
 `openmp_threads` is the one setting read by compiled code: how many threads an
 elementwise kernel runs on above its size threshold (0: OMP_NUM_THREADS when

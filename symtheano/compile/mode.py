@@ -83,9 +83,10 @@ def get_mode(mode):
     if isinstance(mode, Mode):
         return mode
     name = mode if mode is not None else config.mode
+    if mode is None and config.device == "cuda" and name in ("C", "FAST_RUN"):
+        name = "CUDA"  # Theano's device flag: the default mode runs on the GPU
     if name == "CUDA":
-        raise NotImplementedError(
-            "mode='CUDA' is not available in this version of symtheano; use mode='C' or 'PY'")
+        return _cuda_mode()
     if name in ("C", "FAST_RUN"):
         return Mode("c", "fast_run") if _compiler_works() else Mode("py", "fast_run")
     if name == "DEBUG":
@@ -93,6 +94,17 @@ def get_mode(mode):
     if name not in MODE_NAMES:
         raise ValueError(f"unknown mode {name!r}; expected one of {MODE_NAMES} or a Mode")
     return Mode("py", "fast_compile" if name == "FAST_COMPILE" else "fast_run")
+
+
+def _cuda_mode():
+    """mode="CUDA" (or config.device="cuda"): one error naming what this machine lacks
+    (pycuda, the CUDA driver, a GPU or nvcc; codegen/cuda/availability.py)."""
+    from symtheano.codegen.cuda.availability import require
+
+    require()
+    raise NotImplementedError(
+        "mode='CUDA': this version generates and compiles CUDA kernels "
+        "(symtheano.codegen.cuda) but does not run functions on the GPU yet; use mode='C'")
 
 
 _compiler_problem = []
