@@ -27,6 +27,7 @@ _LAZY = {
     "Mode": ("symtheano.compile.mode", "Mode"),
     "config": ("symtheano.configuration", "config"),
     "grad": ("symtheano.gradient", "grad"),
+    "scan": ("symtheano.scan_module", "scan"),
     "pp": ("symtheano.printing", "pp"),
     "debugprint": ("symtheano.printing", "debugprint"),
     "dprint": ("symtheano.printing", "debugprint"),
@@ -35,6 +36,9 @@ _LAZY = {
     "printing": ("symtheano.printing", None),
     "compile": ("symtheano.compile", None),
     "graph": ("symtheano.graph", None),
+    "ifelse": ("symtheano.ifelse", None),  # theano.ifelse.ifelse
+    "sandbox": ("symtheano.sandbox", None),  # theano.sandbox.rng_mrg
+    "tensor": ("symtheano.tensor", None),
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

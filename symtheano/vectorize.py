@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from symtheano.graph.basic import Apply, Op, Variable, ancestors, toposort
+from symtheano.ifelse import IfElse, ifelse
 from symtheano.tensor import basic as tb
 from symtheano.tensor.advanced_subtensor import AdvancedIncSubtensor, AdvancedSubtensor
 from symtheano.tensor.blas import Dot, MatMul, TensorDot, outer, size_of, tensordot
@@ -47,6 +48,7 @@ from symtheano.tensor.elemwise import (
     shape_padleft,
     shape_padright,
 )
+from symtheano.tensor.extra_ops import CumOp, SearchSorted
 from symtheano.tensor.join import Join, Repeat, RepeatSum, Split
 from symtheano.tensor.nnet import LogSoftmax, OneHot, Softmax
 from symtheano.tensor.padded_sum import PaddedSum
@@ -65,6 +67,7 @@ from symtheano.tensor.shape import (
     shape_i,
     shape_tuple,
 )
+from symtheano.tensor.sort import ArgSort, Sort
 from symtheano.tensor.stable import LogSumExp, SoftmaxCrossentropy
 from symtheano.tensor.subtensor import (
     IncSubtensor,
@@ -428,6 +431,30 @@ def _along_axis(node, inputs, batched):
         return None
     axis = node.op.axis % node.inputs[0].ndim + 1
     return with_props(node.op, axis=axis).make_node(*inputs).outputs
+
+
+@batching_rule(Sort, ArgSort, CumOp)
+def _sort_along_axis(node, inputs, batched):
+    axis = node.op.axis % node.inputs[0].ndim + 1
+    return with_props(node.op, axis=axis).make_node(*inputs).outputs
+
+
+@batching_rule(IfElse)
+def _ifelse(node, inputs, batched):
+    if batched[0]:  # one condition per item: the items may take different branches
+        return None
+    # Each branch's graph, read from this node's inputs, batched like the rest.
+    outer = [old if b else new for old, new, b in zip(node.inputs[1:], inputs[1:], batched[1:])]
+    replace = {old: new for old, new, b in zip(node.inputs[1:], inputs[1:], batched[1:]) if b}
+    then = vectorize_graph(node.op.then_branch.rebuild(outer), replace)
+    other = vectorize_graph(node.op.else_branch.rebuild(outer), replace)
+    return ifelse(inputs[0], list(then), list(other), node.op.name)
+
+
+@batching_rule(SearchSorted)
+def _searchsorted(node, inputs, batched):
+    # Values of any shape are searched at once; a batch of sorted arrays is a loop.
+    return None if batched[0] or any(batched[2:]) else [node.op(*inputs)]
 
 
 @batching_rule(Shape)

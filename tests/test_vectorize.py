@@ -66,7 +66,8 @@ def check_against_loop(build, sample, batched_positions, item_types, mode="PY", 
         batch_vars[i] = TensorType(t.dtype, (None,) + t.shape).make_variable(f"batch{i}")
     vec = vectorize_graph(outs, {inputs[i]: batch_vars[i] for i in batched_positions})
     if strict:
-        assert not fallback_nodes(vec), f"fallback loops: {fallback_nodes(vec)}"
+        loops = [n for n in fallback_nodes(vec) if not isinstance(n.op.core_op, _looped_ops())]
+        assert not loops, f"fallback loops: {loops}"
     for o, v in zip(outs, vec):
         assert v.ndim == o.ndim + 1 and v.dtype == o.dtype, (o.type, v.type)
     args = [batch_vars.get(i, x) for i, x in enumerate(inputs)]
@@ -92,7 +93,21 @@ def check_against_loop(build, sample, batched_positions, item_types, mode="PY", 
 # Cases whose output shape depends on the values of a float input (a mask x > 0, an
 # arange of float bounds): batched over that input, the items may differ in shape,
 # so they fall back to the Blockwise loop by design; checked with repeated items.
-RAGGED = {"join_arange_float", "subtensor_mask_full", "subtensor_mask_partial_nd"}
+RAGGED = {"join_arange_float", "subtensor_mask_full", "subtensor_mask_partial_nd",
+          "extra_unique", "extra_unique_all"}
+
+
+def _looped_ops():
+    """Ops whose batch is a loop by design: the linear algebra takes one matrix (as in
+    Theano; each item costs a factorisation, next to which the loop is cheap),
+    searchsorted one sorted vector, and a scan loops over its items (a batched inner
+    graph would need the batching rules applied inside the loop: not done yet)."""
+    from symtheano.scan_module.op import Scan
+    from symtheano.tensor import extra_ops, linalg
+
+    return (linalg.MatrixInverse, linalg.Det, linalg.SLogDet, linalg.Solve,
+            linalg.SolveTriangular, linalg.Cholesky, linalg.Eigh, linalg.QR, linalg.SVD,
+            linalg.MatrixPinv, extra_ops.SearchSorted, Scan)
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)

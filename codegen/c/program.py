@@ -57,6 +57,14 @@ def _entries(nodes):
     return entries
 
 
+def _loop(node):
+    """The runner's loop for a node whose op runs an inner graph once per step
+    (Scan: `op.native_loop(node)`, an st_vm.Loop over the inner graph's own
+    program), or None."""
+    make = getattr(node.op, "native_loop", None)
+    return None if make is None else make(node)
+
+
 def _compile_concurrently(nodes):
     """native_entry of each node, compiling what is missing, one thread per core."""
     workers = min(len(nodes), os.cpu_count() or 1)
@@ -101,7 +109,12 @@ class NativeProgram:
         entries = _entries(self.nodes)
         for i, node in enumerate(self.nodes):
             entry = entries[i]
-            if entry is not None:
+            loop = _loop(node)
+            if loop is not None:
+                address, params = 0, ()
+                perform = node.op.perform
+                self.kinds.append("native")
+            elif entry is not None:
                 address, params = entry
                 perform = node.op.perform
                 self.kinds.append("native")
@@ -114,7 +127,8 @@ class NativeProgram:
                 address, tuple(int(p) for p in params),
                 tuple(slot[v] for v in node.inputs), tuple(slot[v] for v in node.outputs),
                 tuple(np.dtype(v.dtype).num for v in node.outputs),
-                tuple(v.ndim for v in node.outputs), tuple(releases[i]), node, perform))
+                tuple(v.ndim for v in node.outputs), tuple(releases[i]), node, perform)
+                + (() if loop is None else (loop,)))
         constants = tuple((s, v.data) for v, s in slot.items() if isinstance(v, Constant))
         self._run = vm.module().Program(
             len(slot), tuple(slot[v] for v in fgraph.inputs),

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from symtheano.graph.basic import Constant, clone_graph, graph_inputs
 from symtheano.graph.fg import FunctionGraph
-from symtheano.rewrite import canonicalize, fusion, inplace, specialize, stabilize
+from symtheano.rewrite import (  # noqa: F401  (linalg registers its rewrites in two stages)
+    canonicalize,
+    fusion,
+    inplace,
+    linalg,
+    specialize,
+    stabilize,
+)
 from symtheano.rewrite.engine import MergeStage, RewriteContext, Stage, constant_folding, run_stages
 
 CONSTANT_FOLDING = Stage("constant_folding")

@@ -4,7 +4,15 @@
 Each family of ops lives in its own module; this file only gathers them.
 """
 
-from symtheano.tensor import nnet  # noqa: F401  (T.nnet.softmax, as in Theano)
+from symtheano.tensor import (  # noqa: F401  (T.nnet.softmax, T.slinalg.solve, as in Theano)
+    extra_ops,
+    linalg,
+    nlinalg,
+    nnet,
+    random,
+    shared_randomstreams,
+    slinalg,
+)
 from symtheano.tensor.advanced_subtensor import *  # noqa: F403
 from symtheano.tensor.basic import *  # noqa: F403
 from symtheano.tensor.blas import *  # noqa: F403
@@ -17,11 +25,14 @@ from symtheano.tensor.elemwise import (  # noqa: F401
     shape_padright,
     transpose,
 )
+from symtheano.tensor.extra_ops import *  # noqa: F403
 from symtheano.tensor.join import *  # noqa: F403
+from symtheano.tensor.linalg import diag, diagonal, tri, tril, triu  # noqa: F401
 from symtheano.tensor.math import *  # noqa: F403
 from symtheano.tensor.nnet import *  # noqa: F403
 from symtheano.tensor.reduce import *  # noqa: F403
 from symtheano.tensor.shape import *  # noqa: F403
+from symtheano.tensor.sort import *  # noqa: F403
 from symtheano.tensor.special import *  # noqa: F403
 from symtheano.tensor.stable import *  # noqa: F403
 from symtheano.tensor.subtensor import *  # noqa: F403

@@ -16,6 +16,12 @@
  *      arrays live no longer than they must;
  *   4. the output slots are returned as a list.
  *
+ * An instruction may instead be a loop (an `st_vm.Loop`, for a Scan node): it
+ * runs another Program, the loop's body, once per step, handing it rows of the
+ * sequences and earlier values of the outputs as array views and copying what
+ * it returns into the output buffers (see run_loop below), so a loop of many
+ * steps makes no Python call per step.
+ *
  * Errors raised by an instruction go through `annotate(exception, index)`,
  * which names the node and the user's line that built it. The program holds
  * the GIL throughout; per-call state lives on the stack or in one allocation,
@@ -40,6 +46,7 @@ typedef struct {
     int *out_type, *out_ndim;   /* numpy type number and ndim of each output */
     PyObject *node;             /* the Apply node */
     PyObject *perform;          /* perform(node, inputs, output_storage) */
+    PyObject *loop;             /* an st_vm.Loop that runs the node, or NULL */
 } st_instr;
 
 typedef struct {
@@ -202,6 +209,8 @@ static int usable_by_native(PyObject *v)
            PyArray_ISNOTSWAPPED((PyArrayObject *)v) && PyArray_NDIM((PyArrayObject *)v) <= ST_MAX_DIMS;
 }
 
+static int run_loop(const st_instr *ins, PyObject **in, PyObject **results);
+
 static int run_instr(Program *p, Py_ssize_t index, PyObject **slots, PyObject **in,
                      PyObject **results, st_tensor *tensors)
 {
@@ -216,6 +225,10 @@ static int run_instr(Program *p, Py_ssize_t index, PyObject **slots, PyObject **
         }
     }
     for (k = 0; k < ins->n_out; k++) results[k] = NULL;
+    if (ins->loop != NULL) {
+        const int rc = run_loop(ins, in, results);
+        if (rc != ST_FALLBACK) return rc;
+    }
     if (ins->fn != NULL) {
         int native = 1;
         for (j = 0; j < ins->n_in && native; j++) native = usable_by_native(in[j]);
@@ -319,6 +332,332 @@ done:
     PyMem_Free(scratch);
     return out;
 }
+
+/* -- loops: a sub-program run once per step (Scan) ------------------------------------- */
+
+/* Loop(body, n_seqs, taps, n_nit, n_carry, n_nonseq): how a loop node's inputs and
+ * outputs map to its body's. The node's inputs are n_steps, the sequences, the
+ * initial rows of each recurrent output (as many as its largest lag), the initial
+ * carried states and the non-sequences; its outputs are each recurrent output's
+ * buffer (initial rows, then one row per step), each other output stacked over the
+ * steps, and each carried state's final value. The body's inputs are a row of each
+ * sequence, the earlier values of each recurrent output (one per tap), the carried
+ * states and the non-sequences; its outputs the new recurrent values, the other
+ * outputs' values and the new carried states. */
+typedef struct {
+    PyObject_HEAD
+    Program *body;
+    Py_ssize_t n_seq, n_mit, n_nit, n_carry, n_nonseq, n_body_in;
+    Py_ssize_t *n_taps;         /* per recurrent output */
+    Py_ssize_t *lag;            /* per recurrent output: its largest distance back */
+    Py_ssize_t *taps;           /* all taps (negative), output after output */
+} Loop;
+
+/* Row t of `a` (ndim >= 1) as a read-only view. */
+static PyObject *row_view(PyArrayObject *a, npy_intp t)
+{
+    PyArray_Descr *descr = PyArray_DESCR(a);
+    Py_INCREF(descr);
+    PyObject *v = PyArray_NewFromDescr(&PyArray_Type, descr, PyArray_NDIM(a) - 1,
+                                       PyArray_DIMS(a) + 1, PyArray_STRIDES(a) + 1,
+                                       PyArray_BYTES(a) + t * PyArray_STRIDE(a, 0), 0, NULL);
+    if (v == NULL) return NULL;
+    Py_INCREF(a);
+    if (PyArray_SetBaseObject((PyArrayObject *)v, (PyObject *)a) < 0) {
+        Py_DECREF(v);
+        return NULL;
+    }
+    PyArray_UpdateFlags((PyArrayObject *)v, NPY_ARRAY_UPDATE_ALL);
+    return v;
+}
+
+/* Does `v` have the shape of one row of `buf` (dimensions 1.. of buf)? */
+static int is_row_of(PyObject *v, PyArrayObject *buf)
+{
+    if (!PyArray_Check(v)) return 0;
+    PyArrayObject *a = (PyArrayObject *)v;
+    const int nd = PyArray_NDIM(a);
+    if (nd != PyArray_NDIM(buf) - 1) return 0;
+    for (int d = 0; d < nd; d++)
+        if (PyArray_DIM(a, d) != PyArray_DIM(buf, d + 1)) return 0;
+    return 1;
+}
+
+static int same_shape(PyObject *v, PyObject *w)
+{
+    if (!PyArray_Check(v) || !PyArray_Check(w)) return 0;
+    PyArrayObject *a = (PyArrayObject *)v, *b = (PyArrayObject *)w;
+    return PyArray_NDIM(a) == PyArray_NDIM(b) &&
+           PyArray_CompareLists(PyArray_DIMS(a), PyArray_DIMS(b), PyArray_NDIM(a));
+}
+
+/* Copy `src` (the shape of a row) into row t of the C-contiguous `buf`. */
+static int copy_row(PyArrayObject *buf, npy_intp t, PyArrayObject *src)
+{
+    if (PyArray_IS_C_CONTIGUOUS(src) && PyArray_ISNOTSWAPPED(src) &&
+        PyArray_TYPE(src) == PyArray_TYPE(buf)) {
+        memcpy(PyArray_BYTES(buf) + t * PyArray_STRIDE(buf, 0), PyArray_DATA(src),
+               PyArray_NBYTES(src));
+        return 0;
+    }
+    PyObject *row = row_view(buf, t);
+    if (row == NULL) return -1;
+    PyArray_ENABLEFLAGS((PyArrayObject *)row, NPY_ARRAY_WRITEABLE);
+    const int rc = PyArray_CopyInto((PyArrayObject *)row, src);
+    Py_DECREF(row);
+    return rc;
+}
+
+/* A new array of `type` with `n` rows shaped like `like` (its dimensions `skip`..). */
+static PyObject *new_rows(npy_intp n, PyArrayObject *like, int skip, int type)
+{
+    npy_intp dims[ST_MAX_DIMS + 1];
+    const int nd = PyArray_NDIM(like) - skip + 1;
+    if (nd > ST_MAX_DIMS + 1) {
+        PyErr_SetString(PyExc_ValueError, "symtheano: a loop output has too many dimensions");
+        return NULL;
+    }
+    dims[0] = n;
+    for (int d = 1; d < nd; d++) dims[d] = PyArray_DIM(like, d - 1 + skip);
+    return PyArray_EMPTY(nd, dims, type, 0);
+}
+
+static void note_step(Py_ssize_t t)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value != NULL) {
+        PyObject *r = PyObject_CallMethod(value, "add_note", "N",
+                                          PyUnicode_FromFormat("in step %zd of the loop", t));
+        if (r == NULL) PyErr_Clear();
+        Py_XDECREF(r);
+    }
+    PyErr_Restore(type, value, tb);
+}
+
+/* Run a loop instruction: 0 done (results set), ST_FALLBACK to let `perform` run
+ * the node (a call outside what the loop serves, or an error the reference words
+ * better), -1 on error. */
+static int run_loop(const st_instr *ins, PyObject **in, PyObject **results)
+{
+    const Loop *lp = (const Loop *)ins->loop;
+    const Py_ssize_t n_out = lp->n_mit + lp->n_nit + lp->n_carry;
+    if (ins->n_in != 1 + lp->n_seq + lp->n_mit + lp->n_carry + lp->n_nonseq ||
+        ins->n_out != n_out) {
+        PyErr_SetString(PyExc_RuntimeError, "symtheano internal error: a loop's layout does "
+                        "not match its node");
+        return -1;
+    }
+    PyObject **seqs = in + 1, **inits = seqs + lp->n_seq, **carry0 = inits + lp->n_mit;
+    PyObject **nonseqs = carry0 + lp->n_carry;
+    if (!PyArray_Check(in[0]) || PyArray_NDIM((PyArrayObject *)in[0]) != 0 ||
+        PyArray_TYPE((PyArrayObject *)in[0]) != NPY_INT64)
+        return ST_FALLBACK;
+    const npy_intp n = (npy_intp)*(npy_int64 *)PyArray_DATA((PyArrayObject *)in[0]);
+    if (n < 0 || (n == 0 && lp->n_nit > 0)) return ST_FALLBACK;
+    for (Py_ssize_t i = 0; i < lp->n_seq; i++) {
+        if (!PyArray_Check(seqs[i]) || PyArray_NDIM((PyArrayObject *)seqs[i]) < 1 ||
+            PyArray_DIM((PyArrayObject *)seqs[i], 0) < n)
+            return ST_FALLBACK;
+    }
+    for (Py_ssize_t j = 0; j < lp->n_mit; j++) {
+        if (!PyArray_Check(inits[j]) || PyArray_NDIM((PyArrayObject *)inits[j]) < 1 ||
+            PyArray_DIM((PyArrayObject *)inits[j], 0) != lp->lag[j])
+            return ST_FALLBACK;
+    }
+    int status = -1;
+    Py_ssize_t k, t;
+    for (k = 0; k < n_out; k++) results[k] = NULL;
+    PyObject **bufs = results, **nits = results + lp->n_mit, **carries = nits + lp->n_nit;
+    for (Py_ssize_t j = 0; j < lp->n_mit; j++) {
+        PyArrayObject *init = (PyArrayObject *)inits[j];
+        bufs[j] = new_rows(n + lp->lag[j], init, 1, ins->out_type[j]);
+        if (bufs[j] == NULL) goto done;
+        for (t = 0; t < lp->lag[j]; t++) {
+            PyObject *row = row_view(init, t);
+            if (row == NULL) goto done;
+            const int rc = copy_row((PyArrayObject *)bufs[j], t, (PyArrayObject *)row);
+            Py_DECREF(row);
+            if (rc < 0) goto done;
+        }
+    }
+    for (Py_ssize_t c = 0; c < lp->n_carry; c++) {
+        Py_INCREF(carry0[c]);
+        carries[c] = carry0[c];
+    }
+    for (t = 0; t < n; t++) {
+        if ((t & 1023) == 1023 && PyErr_CheckSignals() < 0) goto done;
+        PyObject *args = PyTuple_New(lp->n_body_in);
+        if (args == NULL) goto done;
+        Py_ssize_t pos = 0;
+        for (Py_ssize_t i = 0; i < lp->n_seq; i++) {
+            PyObject *row = row_view((PyArrayObject *)seqs[i], t);
+            if (row == NULL) goto fail_args;
+            PyTuple_SET_ITEM(args, pos++, row);
+        }
+        const Py_ssize_t *tap = lp->taps;
+        for (Py_ssize_t j = 0; j < lp->n_mit; j++) {
+            for (Py_ssize_t q = 0; q < lp->n_taps[j]; q++, tap++) {
+                PyObject *row = row_view((PyArrayObject *)bufs[j], t + lp->lag[j] + *tap);
+                if (row == NULL) goto fail_args;
+                PyTuple_SET_ITEM(args, pos++, row);
+            }
+        }
+        for (Py_ssize_t c = 0; c < lp->n_carry; c++) {
+            Py_INCREF(carries[c]);
+            PyTuple_SET_ITEM(args, pos++, carries[c]);
+        }
+        for (Py_ssize_t q = 0; q < lp->n_nonseq; q++) {
+            Py_INCREF(nonseqs[q]);
+            PyTuple_SET_ITEM(args, pos++, nonseqs[q]);
+        }
+        PyObject *values = run_program(lp->body, args);
+        Py_DECREF(args);
+        if (values == NULL) {
+            note_step(t);
+            goto done;
+        }
+        for (Py_ssize_t j = 0; j < lp->n_mit; j++) {
+            PyObject *v = PyList_GET_ITEM(values, j);
+            if (!is_row_of(v, (PyArrayObject *)bufs[j])) goto decline;
+            if (copy_row((PyArrayObject *)bufs[j], t + lp->lag[j], (PyArrayObject *)v) < 0)
+                goto fail_values;
+        }
+        for (Py_ssize_t m = 0; m < lp->n_nit; m++) {
+            PyObject *v = PyList_GET_ITEM(values, lp->n_mit + m);
+            if (!PyArray_Check(v)) goto decline;
+            if (t == 0) {
+                nits[m] = new_rows(n, (PyArrayObject *)v, 0, ins->out_type[lp->n_mit + m]);
+                if (nits[m] == NULL) goto fail_values;
+            }
+            if (!is_row_of(v, (PyArrayObject *)nits[m])) goto decline;
+            if (copy_row((PyArrayObject *)nits[m], t, (PyArrayObject *)v) < 0)
+                goto fail_values;
+        }
+        for (Py_ssize_t c = 0; c < lp->n_carry; c++) {
+            PyObject *v = PyList_GET_ITEM(values, lp->n_mit + lp->n_nit + c);
+            if (!same_shape(v, carry0[c])) goto decline;
+            Py_INCREF(v);
+            Py_SETREF(carries[c], v);
+        }
+        Py_DECREF(values);
+        continue;
+    decline:
+        Py_DECREF(values);
+        status = ST_FALLBACK;
+        goto done;
+    fail_values:
+        Py_DECREF(values);
+        goto done;
+    fail_args:
+        Py_DECREF(args);
+        goto done;
+    }
+    status = 0;
+done:
+    if (status != 0) {
+        for (k = 0; k < n_out; k++) Py_CLEAR(results[k]);
+    }
+    return status;
+}
+
+static void Loop_dealloc(Loop *lp)
+{
+    Py_XDECREF(lp->body);
+    PyMem_Free(lp->n_taps);
+    PyMem_Free(lp->lag);
+    PyMem_Free(lp->taps);
+    Py_TYPE(lp)->tp_free((PyObject *)lp);
+}
+
+static PyTypeObject ProgramType;
+
+static PyObject *Loop_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *names[] = {"body", "n_seqs", "taps", "n_nit", "n_carry", "n_nonseq", NULL};
+    PyObject *body, *taps_obj;
+    Py_ssize_t n_seq, n_nit, n_carry, n_nonseq;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!nOnnn:Loop", names, &ProgramType, &body,
+                                     &n_seq, &taps_obj, &n_nit, &n_carry, &n_nonseq))
+        return NULL;
+    if (n_seq < 0 || n_nit < 0 || n_carry < 0 || n_nonseq < 0) {
+        PyErr_SetString(PyExc_ValueError, "Loop: negative count");
+        return NULL;
+    }
+    PyObject *groups = PySequence_Fast(taps_obj, "Loop: taps is a sequence of tap tuples");
+    if (groups == NULL) return NULL;
+    Loop *lp = (Loop *)type->tp_alloc(type, 0);
+    if (lp == NULL) {
+        Py_DECREF(groups);
+        return NULL;
+    }
+    Py_INCREF(body);
+    lp->body = (Program *)body;
+    lp->n_seq = n_seq;
+    lp->n_nit = n_nit;
+    lp->n_carry = n_carry;
+    lp->n_nonseq = n_nonseq;
+    lp->n_mit = PySequence_Fast_GET_SIZE(groups);
+    lp->n_taps = PyMem_Calloc(lp->n_mit + 1, sizeof(Py_ssize_t));
+    lp->lag = PyMem_Calloc(lp->n_mit + 1, sizeof(Py_ssize_t));
+    Py_ssize_t total = 0;
+    if (lp->n_taps == NULL || lp->lag == NULL) goto nomem;
+    for (Py_ssize_t j = 0; j < lp->n_mit; j++) {
+        const Py_ssize_t size = PySequence_Size(PySequence_Fast_GET_ITEM(groups, j));
+        if (size <= 0) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "Loop: empty taps");
+            goto fail;
+        }
+        lp->n_taps[j] = size;
+        total += size;
+    }
+    lp->taps = PyMem_Calloc(total + 1, sizeof(Py_ssize_t));
+    if (lp->taps == NULL) goto nomem;
+    Py_ssize_t pos = 0;
+    for (Py_ssize_t j = 0; j < lp->n_mit; j++) {
+        PyObject *g = PySequence_Fast(PySequence_Fast_GET_ITEM(groups, j), "Loop: taps");
+        if (g == NULL) goto fail;
+        for (Py_ssize_t q = 0; q < lp->n_taps[j]; q++) {
+            const Py_ssize_t k = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(g, q));
+            if (k >= 0) {
+                Py_DECREF(g);
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "Loop: taps must be negative");
+                goto fail;
+            }
+            lp->taps[pos++] = k;
+            if (-k > lp->lag[j]) lp->lag[j] = -k;
+        }
+        Py_DECREF(g);
+    }
+    lp->n_body_in = n_seq + total + n_carry + n_nonseq;
+    if (lp->n_body_in != lp->body->n_inputs ||
+        lp->n_mit + n_nit + n_carry != lp->body->n_outputs) {
+        PyErr_SetString(PyExc_ValueError, "Loop: the layout does not match the body's inputs "
+                        "and outputs");
+        goto fail;
+    }
+    Py_DECREF(groups);
+    return (PyObject *)lp;
+nomem:
+    PyErr_NoMemory();
+fail:
+    Py_DECREF(groups);
+    Py_DECREF(lp);
+    return NULL;
+}
+
+static PyTypeObject LoopType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "st_vm.Loop",
+    .tp_basicsize = sizeof(Loop),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Loop(body, n_seqs, taps, n_nit, n_carry, n_nonseq): a loop instruction's "
+              "layout; its body (a Program) runs once per step",
+    .tp_new = Loop_new,
+    .tp_dealloc = (destructor)Loop_dealloc,
+};
 
 /* Program(values): the reference program's interface (values already checked). */
 static PyObject *Program_call(Program *p, PyObject *args, PyObject *kwargs)
@@ -535,17 +874,26 @@ static void free_instr(st_instr *ins)
     PyMem_Free(ins->out_ndim);
     Py_XDECREF(ins->node);
     Py_XDECREF(ins->perform);
+    Py_XDECREF(ins->loop);
 }
 
 /* (address of st_node or 0, params, in slots, out slots, out type numbers, out ndims,
- *  slots cleared afterwards, node, perform) */
+ *  slots cleared afterwards, node, perform[, loop: an st_vm.Loop or None]) */
 static int parse_instr(PyObject *t, st_instr *ins, Py_ssize_t n_slots)
 {
     unsigned long long address;
-    PyObject *params, *ins_, *outs, *types, *ndims, *clear, *node, *perform;
-    if (!PyArg_ParseTuple(t, "KOOOOOOOO:instruction", &address, &params, &ins_, &outs, &types,
-                          &ndims, &clear, &node, &perform))
+    PyObject *params, *ins_, *outs, *types, *ndims, *clear, *node, *perform, *loop = Py_None;
+    if (!PyArg_ParseTuple(t, "KOOOOOOOO|O:instruction", &address, &params, &ins_, &outs, &types,
+                          &ndims, &clear, &node, &perform, &loop))
         return -1;
+    if (loop != Py_None) {
+        if (!PyObject_TypeCheck(loop, &LoopType)) {
+            PyErr_SetString(PyExc_TypeError, "instruction: a loop must be an st_vm.Loop");
+            return -1;
+        }
+        Py_INCREF(loop);
+        ins->loop = loop;
+    }
     ins->fn = (st_node_fn)(uintptr_t)address;
     Py_INCREF(node);
     ins->node = node;
@@ -701,12 +1049,18 @@ static struct PyModuleDef st_vm_module = {
 PyMODINIT_FUNC PyInit_st_vm(void)
 {
     import_array();
-    if (PyType_Ready(&ProgramType) < 0) return NULL;
+    if (PyType_Ready(&ProgramType) < 0 || PyType_Ready(&LoopType) < 0) return NULL;
     PyObject *m = PyModule_Create(&st_vm_module);
     if (m == NULL) return NULL;
     Py_INCREF(&ProgramType);
     if (PyModule_AddObject(m, "Program", (PyObject *)&ProgramType) < 0) {
         Py_DECREF(&ProgramType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&LoopType);
+    if (PyModule_AddObject(m, "Loop", (PyObject *)&LoopType) < 0) {
+        Py_DECREF(&LoopType);
         Py_DECREF(m);
         return NULL;
     }
