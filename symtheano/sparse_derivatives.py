@@ -84,6 +84,7 @@ class SparseDerivative(Op):
         self.uid = next(_ids)
         self._plans = {}
         self._sweeps = {}
+        self._gathers = {}
 
     def make_node(self, *inputs):
         inputs = [as_tensor_variable(x) for x in inputs]
@@ -149,35 +150,57 @@ class SparseDerivative(Op):
         self._sweeps[how] = fn
         return fn
 
+    def _recover(self, how, pattern, colours, compressed):
+        """The derivative (scipy.sparse, self.format, sorted indices) from its
+        compressed form: B = J S (forward, Hessian) or B = J^T S (reverse)."""
+        from symtheano import colouring
+
+        if how == "reverse":
+            matrix = colouring.recover_columns(pattern.T, colours, compressed).T.tocsr()
+        elif how == "hessian":
+            matrix = colouring.recover_symmetric(pattern, colours, compressed)
+        else:
+            matrix = colouring.recover_columns(pattern, colours, compressed)
+        matrix = matrix.asformat(self.format)
+        matrix.sort_indices()
+        return matrix
+
+    def _gather(self, plan, rows, n_colours):
+        """(data positions in the flattened compressed matrix, indices, indptr, shape):
+        the recovery of `plan` worked out once per plan. Recovery only copies entries
+        of B, so recovering B = 1, 2, 3, ... (exact in float64) gives each stored
+        entry's position in B; a call then gathers, with no pattern arithmetic."""
+        key = (id(plan), rows, n_colours)
+        found = self._gathers.get(key)
+        if found is None:
+            how, pattern, colours, _ = plan
+            positions = np.arange(1, rows * n_colours + 1, dtype=np.float64)
+            matrix = self._recover(how, pattern, colours, positions.reshape(rows, n_colours))
+            found = (matrix.data.astype(np.int64) - 1, np.asarray(matrix.indices, np.int32),
+                     np.asarray(matrix.indptr, np.int32), np.asarray(matrix.shape, np.int64))
+            self._gathers[key] = found
+        return found
+
     def perform(self, node, inputs, output_storage):
         values = [np.asarray(v) for v in inputs]
-        how, pattern, colours, y_shape = self._plan(values)
+        plan = self._plan(values)
+        how, pattern, colours, y_shape = plan
         from symtheano import colouring
 
         x = values[self.inner_inputs.index(self.wrt)]
         sweep = self._sweep(how)
         seeds = colouring.seed_matrix(colours, dtype=self.wrt.dtype)
-        if how == "reverse":
-            columns = [sweep(*values, seeds[:, c].reshape(y_shape)).ravel()
-                       for c in range(seeds.shape[1])]
-            compressed = np.stack(columns, axis=1) if columns else np.zeros(
-                (x.size, 0), dtype=self.wrt.dtype)
-            matrix = colouring.recover_columns(pattern.T, colours, compressed).T.tocsr()
-        else:
-            columns = [np.asarray(sweep(*values, seeds[:, c].reshape(x.shape))).ravel()
-                       for c in range(seeds.shape[1])]
-            compressed = np.stack(columns, axis=1) if columns else np.zeros(
-                (pattern.shape[0], 0), dtype=self.wrt.dtype)
-            if how == "hessian":
-                matrix = colouring.recover_symmetric(pattern, colours, compressed)
-            else:
-                matrix = colouring.recover_columns(pattern, colours, compressed)
-        matrix = matrix.asformat(self.format)
-        matrix.sort_indices()
-        output_storage[0][0] = np.asarray(matrix.data, dtype=self.wrt.dtype)
-        output_storage[1][0] = np.asarray(matrix.indices, dtype=np.int32)
-        output_storage[2][0] = np.asarray(matrix.indptr, dtype=np.int32)
-        output_storage[3][0] = np.asarray(matrix.shape, dtype=np.int64)
+        seed_shape = y_shape if how == "reverse" else x.shape
+        rows = x.size if how == "reverse" else pattern.shape[0]
+        columns = [np.asarray(sweep(*values, seeds[:, c].reshape(seed_shape))).ravel()
+                   for c in range(seeds.shape[1])]
+        compressed = (np.stack(columns, axis=1) if columns
+                      else np.zeros((rows, 0), dtype=self.wrt.dtype))
+        gather, indices, indptr, shape = self._gather(plan, rows, seeds.shape[1])
+        output_storage[0][0] = np.asarray(compressed.ravel()[gather], dtype=self.wrt.dtype)
+        output_storage[1][0] = indices.copy()
+        output_storage[2][0] = indptr.copy()
+        output_storage[3][0] = shape.copy()
 
     def L_op(self, inputs, outputs, output_grads):
         raise NotImplementedError(f"{self}: a sparse derivative cannot be differentiated; "
