@@ -23,7 +23,7 @@ from symtheano.compile.mode import PyProgram
 EMITTERS = []
 NATIVE_EMITTERS = []
 EMITTER_MODULES = ("elemwise_emit", "reduce_emit", "blas_emit", "shape_emit", "nnet_emit",
-                   "padded_sum_emit", "ifelse_emit")
+                   "padded_sum_emit", "ifelse_emit", "constructor_emit")
 
 
 def emitter(fn):

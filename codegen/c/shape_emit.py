@@ -49,16 +49,16 @@ def dtype_code(dtype):
 
 
 @functools.cache
-def _source():
-    source = SOURCE
-    if build.features().vector:  # the AVX2/libmvec exp of nnet_node.h
-        source = '#include "vecmath.h"\n#define ST_NNET_VECTOR\n' + source
-    return source
+def _source(vector):
+    if vector:  # the AVX2/libmvec exp of nnet_node.h
+        return '#include "vecmath.h"\n#define ST_NNET_VECTOR\n' + SOURCE
+    return SOURCE
 
 
 def entry(name, params):
     """(address of the library's entry `name`, params as ints) for a native emitter."""
-    address = build.address(_source(), name, description="shape, view and softmax nodes")
+    address = build.address(_source(build.features().vector), name,
+                            description="shape, view and softmax nodes")
     return address, tuple(int(p) for p in params)
 
 

@@ -305,6 +305,19 @@ class Function:
         """Theano compatibility: `f.maker.fgraph` is the compiled graph."""
         return self
 
+    def export_c(self, directory, name="f"):
+        """Write this function as standalone C into `directory`: name.c, name.h (the
+        documented C interface: every output, or only those asked for, such as a
+        value, a gradient or a Hessian) and name_main.c (an example), which build
+        with a plain C compiler and run without Python. Shared variables become
+        trailing inputs; a function with updates, or with a node that has no C
+        implementation, raises symtheano.codegen.c.export.ExportError. Returns the
+        paths written."""
+        from symtheano.codegen.c.export import export_function
+
+        return export_function(self.fgraph, self.inputs, self.outputs, self._shared,
+                               self._updated, directory, name)
+
     def _filter(self, pos, value):
         var = self.inputs[pos]
         try:
