@@ -273,8 +273,9 @@ static void st_reduce_tile(st_tile *t, char **p, int64_t w, int64_t n_outer, int
 /* The outer loop's units [a, b), in order: unit u is output element u in C order
  * (rows), or block u % n_blocks of output line u / n_blocks (tiles: a line is the
  * last output dimension, cut into blocks of `block` elements). Each unit is reduced
- * alone, so units may be reduced on any thread in any order with the same results. */
-static void st_reduce_units(int64_t a, int64_t b, int64_t n_outer, int64_t ndim, int64_t tiles,
+ * alone, so units may be reduced on any thread in any order with the same results.
+ * Not inlined: the serial and the threaded call share one copy (compile time). */
+static __attribute__((noinline)) void st_reduce_units(int64_t a, int64_t b, int64_t n_outer, int64_t ndim, int64_t tiles,
                             int64_t block, int64_t n_blocks, const int64_t *shape,
                             char **data, const int64_t *strides, const int64_t *st,
                             int contig, void *memory, int64_t positions)

@@ -69,8 +69,9 @@ ST_INLINE st_acc st_leaf(char *const *p, const int64_t *st, int64_t lo, int64_t 
 }
 
 /* NumPy's pairwise_sum of a row: longer rows are split in two, the first part a
- * multiple of 8 long */
-static st_acc st_pairwise(char *const *p, const int64_t *st, int64_t lo, int64_t n,
+ * multiple of 8 long. Not inlined: one copy serves every caller, threaded ones too
+ * (inlined copies of its leaves would double the compile time). */
+static __attribute__((noinline)) st_acc st_pairwise(char *const *p, const int64_t *st, int64_t lo, int64_t n,
                           int contig)
 {
     int64_t half;
