@@ -37,6 +37,7 @@ _LAZY = {
     "compile": ("symtheano.compile", None),
     "graph": ("symtheano.graph", None),
     "ifelse": ("symtheano.ifelse", None),  # theano.ifelse.ifelse
+    "dask": ("symtheano.dask", None),  # needs the `dask` extra
     "sandbox": ("symtheano.sandbox", None),  # theano.sandbox.rng_mrg
     "tensor": ("symtheano.tensor", None),
 }
