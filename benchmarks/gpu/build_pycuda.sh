@@ -22,7 +22,9 @@ download)
     pip download --no-deps -d "$WHEELS" pytools platformdirs mako
     python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
         --implementation cp --platform manylinux_2_17_x86_64 \
-        --platform manylinux2014_x86_64 -d "$WHEELS" siphash24
+        --platform manylinux2014_x86_64 -d "$WHEELS" siphash24 cffi
+    # cuBLAS is called through cffi; run_all.sh runs the function-level tests with pytest
+    pip download --no-deps -d "$WHEELS" pycparser pytest pluggy iniconfig packaging
     ;;
 build)
     mkdir -p "$SITE"

@@ -26,6 +26,7 @@ typedef int cublasStatus_t;
 cublasStatus_t cublasCreate_v2(cublasHandle_t *handle);
 cublasStatus_t cublasDestroy_v2(cublasHandle_t handle);
 cublasStatus_t cublasSetStream_v2(cublasHandle_t handle, void *stream);
+cublasStatus_t cublasSetPointerMode_v2(cublasHandle_t handle, int mode);
 cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, int transa, int transb, int m, int n,
     int k, const float *alpha, const float *A, int lda, const float *B, int ldb,
     const float *beta, float *C, int ldc);
@@ -48,6 +49,7 @@ cublasStatus_t cublasDgemmStridedBatched(cublasHandle_t handle, int transa, int 
     long long strideC, int batchCount);
 """
 OP_N, OP_T = 0, 1
+POINTER_MODE_HOST, POINTER_MODE_DEVICE = 0, 1
 _PREFIX = {"float32": ("S", "float"), "float64": ("D", "double")}
 INT_MAX = 2**31 - 1
 
@@ -122,6 +124,7 @@ class Cublas:
         _check(self.lib.cublasCreate_v2(handle), "cublasCreate")
         self.handle = handle[0]
         self.copy = copy
+        self.pointer_mode = POINTER_MODE_HOST
 
     def close(self):
         if self.handle is not None:
@@ -131,8 +134,20 @@ class Cublas:
     def _ptr(self, array, ctype):
         return self.ffi.cast(f"{ctype} *", int(array.gpudata))
 
-    def _scalar(self, value, ctype):
-        return self.ffi.new(f"{ctype} *", value)
+    def _scalars(self, alpha, beta, ctype):
+        """alpha and beta as cuBLAS reads them: numbers from host memory, or 0-d device
+        arrays (both, then) read by the device when the product runs, so a scale
+        computed on the device never travels to the host."""
+        on_device = [hasattr(v, "gpudata") for v in (alpha, beta)]
+        if any(on_device) and not all(on_device):
+            raise TypeError("cuBLAS: alpha and beta must both be numbers or both device arrays")
+        mode = POINTER_MODE_DEVICE if all(on_device) else POINTER_MODE_HOST
+        if mode != self.pointer_mode:
+            _check(self.lib.cublasSetPointerMode_v2(self.handle, mode), "cublasSetPointerMode")
+            self.pointer_mode = mode
+        if mode == POINTER_MODE_DEVICE:
+            return self._ptr(alpha, ctype), self._ptr(beta, ctype)
+        return self.ffi.new(f"{ctype} *", alpha), self.ffi.new(f"{ctype} *", beta)
 
     def _operand(self, a):
         found = _matrix(a)
@@ -159,10 +174,10 @@ class Cublas:
         b, (op_b, ldb) = self._operand(b)
         prefix, ctype = _PREFIX[dtype]
         call = getattr(self.lib, f"cublas{prefix}gemm_v2")
+        alpha, beta = self._scalars(alpha, beta, ctype)
         # row-major C = A B is column-major C^T = B^T A^T
-        _check(call(self.handle, op_b, op_a, n, m, k, self._scalar(alpha, ctype),
-                    self._ptr(b, ctype), ldb, self._ptr(a, ctype), lda,
-                    self._scalar(beta, ctype), self._ptr(c, ctype), out[1]), "gemm")
+        _check(call(self.handle, op_b, op_a, n, m, k, alpha, self._ptr(b, ctype), ldb,
+                    self._ptr(a, ctype), lda, beta, self._ptr(c, ctype), out[1]), "gemm")
         return c
 
     def gemv(self, a, x, y, alpha=1.0, beta=0.0):
@@ -186,9 +201,10 @@ class Cublas:
         # it is a itself (m x n)
         rows, cols = (n, m) if op == OP_N else (m, n)
         trans = OP_T if op == OP_N else OP_N
-        _check(call(self.handle, trans, rows, cols, self._scalar(alpha, ctype),
-                    self._ptr(a, ctype), lda, self._ptr(x, ctype), x.strides[0] // e,
-                    self._scalar(beta, ctype), self._ptr(y, ctype), y.strides[0] // e), "gemv")
+        alpha, beta = self._scalars(alpha, beta, ctype)
+        _check(call(self.handle, trans, rows, cols, alpha, self._ptr(a, ctype), lda,
+                    self._ptr(x, ctype), x.strides[0] // e, beta, self._ptr(y, ctype),
+                    y.strides[0] // e), "gemv")
         return y
 
     def gemm_batched(self, a, b, c, alpha=1.0, beta=0.0):
@@ -213,9 +229,9 @@ class Cublas:
         (a, lda, sa), (b, ldb, sb), (c, ldc, sc) = operands
         prefix, ctype = _PREFIX[dtype]
         call = getattr(self.lib, f"cublas{prefix}gemmStridedBatched")
-        _check(call(self.handle, OP_N, OP_N, n, m, k, self._scalar(alpha, ctype),
-                    self._ptr(b, ctype), ldb, sb, self._ptr(a, ctype), lda, sa,
-                    self._scalar(beta, ctype), self._ptr(c, ctype), ldc, sc, batch),
+        alpha, beta = self._scalars(alpha, beta, ctype)
+        _check(call(self.handle, OP_N, OP_N, n, m, k, alpha, self._ptr(b, ctype), ldb, sb,
+                    self._ptr(a, ctype), lda, sa, beta, self._ptr(c, ctype), ldc, sc, batch),
                "gemm_batched")
         return c
 

@@ -1,8 +1,10 @@
 """Running CUDA kernel libraries through pycuda: modules loaded from the compile
 cache (build.module_path: nvcc to a cubin for this GPU's architecture),
 kernels launched with the grids and packed argument structs of layout.py, on
-pycuda GPUArrays. `Runtime.run(node, inputs)` computes one node on the device
-(the reference `perform` on host copies where the CUDA back end has no kernel).
+DeviceArrays (device.py) over pycuda allocations. `Runtime` is the real
+implementation of the device interface that program.py runs functions on
+(device.py lists it); `Runtime.run(node, inputs)` computes one node on the
+device (the reference `perform` on host copies where there is no kernel).
 
 Importing this module needs neither pycuda nor a GPU; making a Runtime does
 (it raises availability.CudaUnavailable naming what is missing). Not yet run on
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 from symtheano.codegen.cuda import availability, build, layout
+from symtheano.codegen.cuda.device import DeviceArray, c_strides
 from symtheano.codegen.cuda.kernels import kernel_for
 
 
@@ -52,25 +55,45 @@ def broadcast_shape(shapes, masks, ndim):
 
 
 class Runtime:
-    """One GPU (device 0 by default) and the modules loaded on it."""
+    """One GPU (device 0 by default) and the modules loaded on it: the device
+    interface of device.py (empty, upload, download, copy, kernel, gemm, gemv)."""
 
     def __init__(self, device=0):
         availability.require()
         import pycuda.driver as drv
-        import pycuda.gpuarray as gpuarray
+        from pycuda.tools import DeviceMemoryPool
 
         drv.init()
-        self.drv, self.gpuarray = drv, gpuarray
+        self.drv = drv
         self.device = drv.Device(device)
         self.context = self.device.retain_primary_context()
         self.context.push()
         major, minor = self.device.compute_capability()
         self.arch = 10 * major + minor
         self.sm_count = self.device.get_attribute(drv.device_attribute.MULTIPROCESSOR_COUNT)
+        self.counts = {"upload": 0, "download": 0, "kernel": 0, "gemm": 0, "gemv": 0}
+        # Freed blocks go back to a pool instead of cuMemFree, which would wait for the
+        # device: a function's intermediates are dropped as soon as they are read, while
+        # the launches that read them may still be queued (one stream: a block handed out
+        # again is written only by work queued after them).
+        self.pool = DeviceMemoryPool()
         self._modules = {}
         self._functions = {}
+        self._copy_kernels = {}
+        self._blas = None
+
+    def __str__(self):
+        return f"cuda:{self.device.name()}"
+
+    def synchronize(self):
+        """Wait until everything queued on the device has run (for timings)."""
+        self.context.synchronize()
 
     def close(self):
+        if self._blas is not None:
+            self._blas.close()
+            self._blas = None
+        self.pool.stop_holding()
         self.context.pop()
 
     # -- modules and launches ------------------------------------------------------------------
@@ -98,36 +121,104 @@ class Runtime:
 
     # -- arrays --------------------------------------------------------------------------------
 
-    def to_device(self, array):
-        return self.gpuarray.to_gpu(np.ascontiguousarray(array))
-
     def empty(self, shape, dtype):
-        return self.gpuarray.empty(tuple(shape), np.dtype(dtype))
+        dtype = np.dtype(dtype)
+        shape = tuple(int(n) for n in shape)
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        memory = self.pool.allocate(max(nbytes, 1))  # back to the pool when collected
+        return DeviceArray(self, memory, int(memory), shape, c_strides(shape, dtype.itemsize),
+                           dtype)
+
+    def upload(self, host):
+        host = np.ascontiguousarray(host)
+        out = self.empty(host.shape, host.dtype)
+        self.counts["upload"] += 1
+        if host.nbytes:
+            self.drv.memcpy_htod(out.gpudata, host)
+        return out
+
+    def download(self, array):
+        self.counts["download"] += 1
+        if not array.is_c_contiguous():
+            array = self.copy(array)
+        host = np.empty(array.shape, array.dtype)
+        if host.nbytes:
+            self.drv.memcpy_dtoh(host, array.gpudata)
+        return host
+
+    def copy(self, array):
+        """A row-major copy on the device (memcpy when contiguous, else a copy kernel)."""
+        out = self.empty(array.shape, array.dtype)
+        if not out.nbytes:
+            return out
+        if array.is_c_contiguous():
+            self.drv.memcpy_dtod(out.gpudata, array.gpudata, out.nbytes)
+            return out
+        node = self._copy_kernels.get((array.dtype, array.ndim))
+        if node is None:
+            from symtheano.tensor.basic import tensor_copy
+            from symtheano.tensor.type import TensorType
+
+            x = TensorType(array.dtype, (None,) * array.ndim).make_variable()
+            node = self._copy_kernels[(array.dtype, array.ndim)] = tensor_copy(x).owner
+        if self.kernel(node, [array], out) is None:
+            out = self.upload(array.get())
+        return out
+
+    # kept for benchmarks/gpu/run_registry.py
+    to_device = upload
+
+    # -- products ------------------------------------------------------------------------------
+
+    def _cublas(self):
+        if self._blas is None:
+            from symtheano.codegen.cuda.cublas import Cublas
+
+            self._blas = Cublas(self.copy)
+        return self._blas
+
+    def gemm(self, a, b, c, alpha=1.0, beta=0.0):
+        self.counts["gemm"] += 1
+        return self._cublas().gemm(a, b, c, alpha, beta)
+
+    def gemv(self, a, x, y, alpha=1.0, beta=0.0):
+        self.counts["gemv"] += 1
+        return self._cublas().gemv(a, x, y, alpha, beta)
 
     # -- nodes ---------------------------------------------------------------------------------
 
-    def run(self, node, inputs):
-        """Compute `node` on device arrays `inputs`; returns its outputs (GPUArrays)."""
+    def kernel(self, node, inputs, out=None):
+        """`node`'s generated kernel on DeviceArrays `inputs` (into `out` when given);
+        None when there is no kernel for it, or for this call's layout."""
         kernel = kernel_for(node)
-        if kernel is not None:
-            result = getattr(self, f"_{kernel.kind}")(kernel, node, inputs)
-            if result is not None:
-                return [result]
-        return self._on_host(node, inputs)
+        if kernel is None or (out is not None and kernel.kind != "elementwise"):
+            return None
+        result = getattr(self, f"_{kernel.kind}")(kernel, node, inputs, out)
+        if result is None:
+            return None
+        self.counts["kernel"] += 1
+        return [result]
+
+    def run(self, node, inputs):
+        """Compute `node` on device arrays `inputs`; returns its outputs."""
+        return self.kernel(node, inputs) or self._on_host(node, inputs)
 
     def _on_host(self, node, inputs):
         storage = [[None] for _ in node.outputs]
         node.op.perform(node, [a.get() for a in inputs], storage)
-        return [self.to_device(np.asarray(cell[0], dtype=out.dtype))
+        return [self.upload(np.asarray(cell[0], dtype=out.dtype))
                 for cell, out in zip(storage, node.outputs)]
 
-    def _elementwise(self, kernel, node, inputs):
+    def _elementwise(self, kernel, node, inputs, out=None):
         ndim, inplace, masks = kernel.params
-        shape = broadcast_shape([a.shape for a in inputs], masks, ndim)
-        if inplace >= 0 and inputs[inplace].shape == shape:
-            out = inputs[inplace]
+        if out is not None:
+            shape = out.shape
         else:
-            out = self.empty(shape, node.outputs[0].dtype)
+            shape = broadcast_shape([a.shape for a in inputs], masks, ndim)
+            if inplace >= 0 and inputs[inplace].shape == shape:
+                out = inputs[inplace]
+            else:
+                out = self.empty(shape, node.outputs[0].dtype)
         if out.size == 0:
             return out
         operands = [*inputs, out]
@@ -139,7 +230,7 @@ class Runtime:
         self.launch(kernel.source, launch)
         return out
 
-    def _reduce(self, kernel, node, inputs):
+    def _reduce(self, kernel, node, inputs, out=None):
         kind, ndim, axes, masks = kernel.params
         shape = broadcast_shape([a.shape for a in inputs], masks, ndim)
         out_shape = tuple(n for d, n in enumerate(shape) if d not in axes)
@@ -164,7 +255,7 @@ class Runtime:
                         extra_format=("P", "q"))
         return out
 
-    def _softmax(self, kernel, node, inputs):
+    def _softmax(self, kernel, node, inputs, out=None):
         (axis,) = kernel.params
         (x,) = inputs
         out = self.empty(x.shape, x.dtype)
@@ -174,3 +265,13 @@ class Runtime:
             return None if x.size else out
         self.launch(kernel.source, launch)
         return out
+
+
+_default = []
+
+
+def default_runtime():
+    """The process's Runtime on device 0 (made on first use; mode="CUDA" runs on it)."""
+    if not _default:
+        _default.append(Runtime())
+    return _default[0]

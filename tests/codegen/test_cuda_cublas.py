@@ -94,6 +94,11 @@ class _FakeLib:
     def cublasSgemv_v2(self, h, *args):
         return self._gemv("float32", *args)
 
+    def cublasSetPointerMode_v2(self, h, mode):
+        # alpha and beta are read through their pointers either way: host memory here
+        self.pointer_mode = mode
+        return 0
+
 
 @pytest.fixture
 def blas(monkeypatch):
@@ -167,6 +172,24 @@ def test_gemm_batched(blas):
     shared = np.broadcast_to(rng.normal(size=(1, 5, 2)), (4, 5, 2))  # batch stride 0
     blas.gemm_batched(_HostArray(a), _HostArray(shared), _HostArray(c))
     np.testing.assert_allclose(c, a @ shared, rtol=1e-12)
+
+
+def test_scalars_in_device_memory(blas):
+    """alpha and beta as 0-d device arrays switch cuBLAS to device pointer mode (and
+    numbers back to host mode); mixing the two is refused."""
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(3, 2)), rng.normal(size=(2, 4))
+    c0 = rng.normal(size=(3, 4))
+    c = c0.copy()
+    alpha, beta = _HostArray(np.array(2.0)), _HostArray(np.array(-1.0))
+    blas.gemm(_HostArray(a), _HostArray(b), _HostArray(c), alpha, beta)
+    np.testing.assert_allclose(c, 2.0 * a @ b - c0, rtol=1e-12)
+    assert blas.pointer_mode == cublas.POINTER_MODE_DEVICE
+    blas.gemm(_HostArray(a), _HostArray(b), _HostArray(c), 1.0, 0.0)
+    assert blas.pointer_mode == cublas.POINTER_MODE_HOST
+    np.testing.assert_allclose(c, a @ b, rtol=1e-12)
+    with pytest.raises(TypeError, match="both"):
+        blas.gemm(_HostArray(a), _HostArray(b), _HostArray(c), alpha, 0.0)
 
 
 def test_shape_and_dtype_errors(blas):

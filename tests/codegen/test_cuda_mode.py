@@ -114,13 +114,13 @@ def test_config_mode_cuda(monkeypatch):
     assert "pycuda is not installed" in _function_error(mode=None)
 
 
-def test_everything_present_is_not_yet_a_gpu_run(monkeypatch):
+def test_everything_present_gives_the_cuda_linker(monkeypatch):
     _fake_pycuda(monkeypatch, _fake_driver(count=1))
     monkeypatch.setattr(build, "nvcc", lambda: ("/usr/bin/nvcc", "Cuda compilation tools"))
     assert availability.missing() is None
-    x = T.dvector("x")
-    with pytest.raises(NotImplementedError, match="does not run functions on the GPU yet"):
-        th.function([x], T.exp(x), mode="CUDA")
+    from symtheano.compile.mode import get_mode
+
+    assert get_mode("CUDA").linker == "cuda"  # runs on the GPU (tests: test_cuda_program.py)
 
 
 def test_other_modes_unaffected(monkeypatch):
