@@ -39,7 +39,6 @@ _LAZY = {
     "ifelse": ("symtheano.ifelse", None),  # theano.ifelse.ifelse
     "dask": ("symtheano.dask", None),  # needs the `dask` extra
     "sandbox": ("symtheano.sandbox", None),  # theano.sandbox.rng_mrg
-    "tensor": ("symtheano.tensor", None),
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
