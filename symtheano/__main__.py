@@ -5,6 +5,9 @@
     python -m symtheano cache clear      remove every entry not being built right now
     python -m symtheano cache prune      shrink to the cap (or --max-bytes), LRU first
     python -m symtheano version          the package version
+    python -m symtheano doctor           check the compiler, BLAS, OpenMP, vector math,
+                                         CUDA and the compile cache (status 1: something
+                                         essential is missing)
 
 Each command is a function registered in `COMMANDS`; a new one adds a
 `_add_<name>` function to that list.
@@ -125,7 +128,26 @@ def _add_version(commands):
     commands.add_parser("version", help="print the package version").set_defaults(run=_version)
 
 
-COMMANDS = [_add_cache, _add_version]
+def _doctor(args):
+    from symtheano import doctor
+
+    results = doctor.run_checks(verify_cache=not args.quick)
+    if args.json:
+        print(json.dumps([r._asdict() for r in results], indent=1))
+        return 1 if any(r.status == "fail" for r in results) else 0
+    return doctor.report(results)
+
+
+def _add_doctor(commands):
+    text = "check that this machine can compile and run graphs"
+    parser = commands.add_parser("doctor", help=text, description=text)
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--quick", action="store_true",
+                        help="do not verify the checksums of every cache entry")
+    parser.set_defaults(run=_doctor)
+
+
+COMMANDS = [_add_cache, _add_version, _add_doctor]
 
 
 def main(argv=None):

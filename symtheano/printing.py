@@ -1,5 +1,7 @@
-"""Looking at graphs: `pp` (compact infix math) and `debugprint` (a tree with
-types and static shapes, for a variable, a list of them or a compiled function).
+"""Looking at graphs: `pp` (compact infix math), `debugprint` (a tree with
+types and static shapes, for a variable, a list of them or a compiled function:
+then its rewritten graph and the rewrites that fired) and `graphviz` (a picture,
+as a `graphviz.Digraph`; in symtheano/graphviz_drawing.py).
 """
 
 from __future__ import annotations
@@ -61,19 +63,25 @@ def _ids():
         n += 1
 
 
-def debugprint(obj, file=None, print_type=True, depth=-1, ids="CHAR", print_view=False):
+def debugprint(obj, file=None, print_type=True, depth=-1, ids="CHAR", print_view=False,
+               print_rewrites=True):
     """Print the graph of `obj` as an indented tree.
 
     obj: a variable, a list of variables, or a compiled Function (its rewritten
-    graph). A node printed before shows only its id the next time. file: a
-    stream, or "str" to return the text; by default it prints to stdout.
+    graph, followed by the rewrites that fired when `print_rewrites`). A node
+    printed before shows only its id the next time. file: a stream, or "str" to
+    return the text; by default it prints to stdout.
     """
     from symtheano.compile.function import Function
 
-    header = []
+    header, footer = [], []
+    if isinstance(getattr(obj, "inner", None), Function):
+        obj = obj.inner  # a function with sparse outputs: its inner function
     if isinstance(obj, Function):
         outputs = list(obj.fgraph.outputs)
         header.append(f"{obj!r}")
+        if print_rewrites:
+            footer = _rewrites_fired(obj)
     elif isinstance(obj, Variable):
         outputs = [obj]
     elif isinstance(obj, list | tuple):
@@ -85,11 +93,41 @@ def debugprint(obj, file=None, print_type=True, depth=-1, ids="CHAR", print_view
     lines = list(header)
     for out in outputs:
         _print_tree(out, lines, labels, gen, print_type, depth)
+    lines.extend(footer)
     text = "\n".join(lines) + "\n"
     if file == "str":
         return text
     (file or sys.stdout).write(text)
     return file
+
+
+def _rewrites_fired(fn):
+    """Lines saying which rewrites changed a compiled function's graph."""
+    report = getattr(fn, "report", None)
+    if report is None:
+        return []
+    lines = [f"Rewrites: {report.nodes_before} nodes -> {report.nodes_after} nodes"]
+    fired = sorted(report.counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    lines.extend(f"  {n:4d} x {name}" for name, n in fired)
+    if not fired:
+        lines.append("  (none fired)")
+    return lines
+
+
+def graphviz(obj, expand_fused=False, print_type=True, rankdir="TB"):
+    """A picture of the graph of `obj` (a variable, a list of them or a compiled
+    Function) as a `graphviz.Digraph`: `.pipe(format="png")` gives PNG bytes,
+    `.render(path, format="svg")` writes a file, and Jupyter shows it inline.
+
+    Ops are boxes, inputs and outputs ellipses, constants small grey boxes; an
+    edge carries the value's dtype and static shape when `print_type`. A fused
+    kernel (Composite, FusedReduce) is one box; with `expand_fused=True` it is
+    drawn as a cluster holding its scalar steps. Needs the `graphviz` package
+    (`pip install 'symtheano[viz]'`) and, to render, Graphviz's `dot` program.
+    """
+    from symtheano.graphviz_drawing import draw
+
+    return draw(obj, expand_fused=expand_fused, print_type=print_type, rankdir=rankdir)
 
 
 def _describe(var, labels, gen, print_type):

@@ -123,7 +123,27 @@ def fetch(key, build, files, meta, build_missing=False):
         if entry is None:
             raise NotCached(key, meta.get("description", "a library"))
         return entry
-    return cache.get_or_build(key, build, files=files, meta=meta)
+    return cache.get_or_build(key, _counted(build), files=files, meta=meta)
+
+
+_built = [0]
+_built_lock = threading.Lock()
+
+
+def libraries_built():
+    """How many libraries (and probes) this process has compiled rather than found
+    in the bundle or the cache; `function` compares it before and after linking
+    to tell a warm compile from a cold one (Function's repr, profiles)."""
+    return _built[0]
+
+
+def _counted(build):
+    def counted(directory):
+        with _built_lock:
+            _built[0] += 1
+        return build(directory)
+
+    return counted
 
 
 def _once(fn):

@@ -130,6 +130,8 @@ class NativeProgram:
                 tuple(v.ndim for v in node.outputs), tuple(releases[i]), node, perform)
                 + (() if loop is None else (loop,)))
         constants = tuple((s, v.data) for v, s in slot.items() if isinstance(v, Constant))
+        # Kept for profiling, which runs them one at a time (compile/profiling.py).
+        self.instructions = tuple(instructions)
         self._run = vm.module().Program(
             len(slot), tuple(slot[v] for v in fgraph.inputs),
             tuple(slot[v] for v in fgraph.outputs), constants, tuple(instructions),

@@ -18,6 +18,7 @@ that fails after such a node ran may leave W updated (as in Theano).
 from __future__ import annotations
 
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -78,7 +79,8 @@ def _check_replacement(old, new, what):
 
 def function(inputs, outputs=None, mode=None, updates=None, givens=None,
              no_default_updates=False, accept_inplace=False, name=None, rebuild_strict=True,
-             allow_input_downcast=None, profile=None, on_unused_input=None, trust_input=False):
+             allow_input_downcast=None, profile=None, on_unused_input=None, trust_input=False,
+             return_device=False):
     """Compile `outputs` as a function of `inputs`.
 
     inputs: a list of variables or `In` objects. outputs: a variable (the
@@ -86,17 +88,19 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     borrow=True)` lets an output share memory with internal storage.
     updates: (shared_variable, new_expression) pairs applied after each call.
     givens: (variable, replacement) pairs substituted into the graph.
+    profile: True times every call, node by node, into `f.profile`
+    (`f.profile.summary()` prints the table; symtheano/compile/profiling.py).
+    return_device: with mode="CUDA", outputs stay on the GPU (device arrays, which
+    calls take back as arguments without a copy; `.get()` copies one to the host).
     """
-    if profile:
-        raise NotImplementedError("function(profile=True) is not available yet: profiling "
-                                  "arrives with the compiled back ends")
     if _has_sparse(outputs):
         return _SparseOutputs.compile(inputs, outputs, mode=mode, updates=updates,
                                       givens=givens, no_default_updates=no_default_updates,
                                       accept_inplace=accept_inplace, name=name,
                                       rebuild_strict=rebuild_strict,
                                       allow_input_downcast=allow_input_downcast,
-                                      on_unused_input=on_unused_input, trust_input=trust_input)
+                                      profile=profile, on_unused_input=on_unused_input,
+                                      trust_input=trust_input)
     if not isinstance(inputs, list | tuple):
         raise TypeError(f"function: inputs must be a list of variables, got "
                         f"{type(inputs).__name__} (write function([x], ...))")
@@ -190,14 +194,54 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     # the call replaces with an output (symtheano/rewrite/inplace.py).
     fgraph.update_outputs = {v: len(out_specs) + i for i, (v, _) in enumerate(checked_updates)}
     mode_obj = get_mode(mode)
+    started = time.perf_counter()
     report = mode_obj.rewrite(fgraph)
+    rewritten = time.perf_counter()
+    built_before = _libraries_built()
     program = mode_obj.link(fgraph)
-    fn = Function(specs, out_specs, single, shared_inputs,
-                  [v for v, _ in checked_updates], fgraph, program, mode_obj,
-                  name=name, allow_input_downcast=allow_input_downcast,
-                  trust_input=trust_input)
+    if return_device:
+        if not hasattr(program, "device_call"):
+            raise ValueError(f"function(return_device=True) needs mode='CUDA'; this function's "
+                             f"mode is {mode_obj}")
+        program.return_device = True
+    info = CompileInfo(rewritten - started, time.perf_counter() - rewritten,
+                       _libraries_built() - built_before)
+    stats = None
+    cls = Function
+    if profile:
+        from symtheano.compile.profiling import profiled_program
+
+        program, stats = profiled_program(program, name or "function", *info)
+        cls = ProfiledFunction
+    fn = cls(specs, out_specs, single, shared_inputs,
+             [v for v, _ in checked_updates], fgraph, program, mode_obj,
+             name=name, allow_input_downcast=allow_input_downcast,
+             trust_input=trust_input)
     fn.report = report
+    fn.compile_info = info
+    fn.profile = stats
     return fn
+
+
+class CompileInfo(tuple):
+    """How long a function took to compile: rewriting and linking (fetching or
+    compiling kernels, assembling the program), in seconds, and how many kernel
+    libraries linking compiled rather than found in the cache."""
+
+    __slots__ = ()
+
+    def __new__(cls, rewrite_seconds, link_seconds, libraries_built):
+        return tuple.__new__(cls, (rewrite_seconds, link_seconds, libraries_built))
+
+    rewrite_seconds = property(lambda self: self[0])
+    link_seconds = property(lambda self: self[1])
+    libraries_built = property(lambda self: self[2])
+
+
+def _libraries_built():
+    """Libraries compiled so far in this process (0 until the C back end is loaded)."""
+    build = sys.modules.get("symtheano.codegen.c.build")
+    return 0 if build is None else build.libraries_built()
 
 
 def _has_sparse(outputs):
@@ -277,6 +321,9 @@ class Function:
         # A program that can take whole calls natively (argument checks, run, private
         # outputs) gets them when no shared variable is read or updated.
         self._fast = None
+        # A program that runs on a device (mode="CUDA") takes whole calls: arguments,
+        # shared variables and updates in device memory (codegen/cuda/program.py).
+        self._device_call = getattr(program, "device_call", None)
         if hasattr(program, "direct_call") and not shared_inputs and not updated:
             self._fast = program.direct_call(self._filter, single,
                                              [v.type for v in self.inputs])
@@ -324,13 +371,9 @@ class Function:
             return var.type.filter(value, strict=self.input_specs[pos].strict,
                                    allow_downcast=self._allow_downcast[pos])
         except (TypeError, ValueError) as exc:
-            given = (f"{type(value).__name__} of dtype {value.dtype} and shape {value.shape}"
-                     if isinstance(value, np.ndarray) else f"{type(value).__name__} {value!r}"
-                     if np.ndim(value) == 0 else f"{type(value).__name__} of shape "
-                     f"{np.shape(value)}")
             raise type(exc)(
                 f"{self.name}: bad argument for {_describe(var, pos)}: {exc}. Expected "
-                f"{var.type}, given {given}") from None
+                f"{var.type}, given {_given(value)}") from None
 
     def __call__(self, *args, **kwargs):
         if self._fast is not None and not kwargs:
@@ -361,6 +404,8 @@ class Function:
             if value is _MISSING:
                 raise TypeError(f"{self.name}: missing argument for "
                                 f"{_describe(self.inputs[pos], pos)}")
+        if self._device_call is not None:
+            return self._device_call(self, values)
         if not self.trust_input:
             for pos, (v, (dtype, ndim, static)) in enumerate(zip(values, self._arg_specs)):
                 if (type(v) is np.ndarray and v.dtype == dtype and v.ndim == ndim
@@ -404,8 +449,53 @@ class Function:
 
     def __repr__(self):
         ins = ", ".join(str(v) for v in self.inputs)
-        return (f"<Function {self.name}({ins}) -> {self._n_out} output(s), "
-                f"{len(self._updated)} update(s), mode={self.mode}>")
+        outs = ", ".join(str(v.type) for v in self.outputs)
+        ups = f", updates {', '.join(str(v) for v in self._updated)}" if self._updated else ""
+        return (f"<Function {self.name}({ins}) -> {outs}{ups}; mode={self.mode}; "
+                f"{self._status()}>")
+
+    def _status(self):
+        """How the graph runs and what compiling it cost (for the repr)."""
+        n = len(self.fgraph.apply_nodes)
+        compiled = getattr(self.program, "compiled_nodes", None)
+        runs = (f"{n} node(s)" if compiled is None
+                else f"{n} node(s), {len(compiled())} compiled")
+        info = getattr(self, "compile_info", None)
+        if info is None:
+            return runs
+        n_built = info.libraries_built
+        cache = ("" if compiled is None else "; kernels all from the cache" if n_built == 0
+                 else f"; {n_built} kernel {'library' if n_built == 1 else 'libraries'} "
+                 "compiled now")
+        took = (info.rewrite_seconds + info.link_seconds) * 1e3
+        return f"{runs}; compiled in {took:.1f} ms{cache}"
+
+
+class ProfiledFunction(Function):
+    """A Function compiled with profile=True: every call is timed, node by node,
+    into `self.profile` (symtheano/compile/profiling.py)."""
+
+    def __call__(self, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return self._call(args, kwargs)
+        finally:
+            self.profile.call_seconds += time.perf_counter() - start
+            self.profile.calls += 1
+
+
+def _given(value):
+    """What a rejected argument was, for the message (never raises: a ragged list
+    has no shape)."""
+    if isinstance(value, np.ndarray):
+        return f"{type(value).__name__} of dtype {value.dtype} and shape {value.shape}"
+    try:
+        shape = np.shape(value)
+    except ValueError:
+        return f"{type(value).__name__} of inhomogeneous (ragged) shape"
+    if shape == ():
+        return f"{type(value).__name__} {value!r}"
+    return f"{type(value).__name__} of shape {shape}"
 
 
 def _array_spec(ttype):

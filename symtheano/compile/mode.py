@@ -8,6 +8,7 @@ end with one warning. "PY" is the reference back end: each node's `perform`
 the dtype and number of dimensions its type promises, so an op whose reference
 implementation drifts from its declared type fails loudly. "DEBUG" runs every
 compiled node beside its reference and raises at the first disagreement.
+"CUDA" runs the graph on a GPU (codegen/cuda/program.py).
 """
 
 from __future__ import annotations
@@ -28,18 +29,21 @@ class Mode:
     optimizer: "fast_run" (every stage), "fast_compile" (merge and constant
     folding) or None. excluding: names of stages or single rewrites to skip.
     fast_math: allow identities that are wrong for inf/NaN (x - x -> 0, x * 0 -> 0).
+    device: for linker "cuda", what runs the program (codegen/cuda/device.py's
+    interface; None: the process's GPU runtime).
     """
 
     def __init__(self, linker="py", optimizer="fast_run", excluding=(), including=(),
-                 fast_math=False):
-        if linker not in ("py", "c", "debug"):
-            raise ValueError(f"linker must be 'py' (NumPy reference), 'c' or 'debug' (C checked "
-                             f"against the reference node by node), got {linker!r}")
+                 fast_math=False, device=None):
+        if linker not in ("py", "c", "debug", "cuda"):
+            raise ValueError(f"linker must be 'py' (NumPy reference), 'c', 'debug' (C checked "
+                             f"against the reference node by node) or 'cuda', got {linker!r}")
         self.linker = linker
         self.optimizer = optimizer
         self.excluding = tuple(excluding)
         self.including = tuple(including)
         self.fast_math = fast_math
+        self.device = device
 
     def rewrite(self, fgraph):
         """Rewrite `fgraph` in place; returns the RewriteReport."""
@@ -63,6 +67,14 @@ class Mode:
 
                 return NativeProgram(fgraph)
             return CProgram(fgraph)
+        if self.linker == "cuda":
+            from symtheano.codegen.cuda.program import CudaProgram
+
+            if self.device is None:
+                from symtheano.codegen.cuda.driver import default_runtime
+
+                return CudaProgram(fgraph, default_runtime())
+            return CudaProgram(fgraph, self.device)
         if self.linker == "debug":
             from symtheano.codegen.c.linker import DebugProgram
 
@@ -72,7 +84,7 @@ class Mode:
     def excluding_(self, *names):
         """This mode without the named stages or rewrites (Theano's Mode.excluding)."""
         return Mode(self.linker, self.optimizer, self.excluding + names, self.including,
-                    self.fast_math)
+                    self.fast_math, self.device)
 
     def __str__(self):
         return f"Mode(linker={self.linker!r}, optimizer={self.optimizer!r})"
@@ -97,14 +109,13 @@ def get_mode(mode):
 
 
 def _cuda_mode():
-    """mode="CUDA" (or config.device="cuda"): one error naming what this machine lacks
-    (pycuda, the CUDA driver, a GPU or nvcc; codegen/cuda/availability.py)."""
+    """mode="CUDA" (or config.device="cuda"): the program runs on the GPU
+    (codegen/cuda/program.py); where this machine lacks pycuda, the CUDA driver, a
+    GPU or nvcc, one error naming the first missing piece (codegen/cuda/availability.py)."""
     from symtheano.codegen.cuda.availability import require
 
     require()
-    raise NotImplementedError(
-        "mode='CUDA': this version generates and compiles CUDA kernels "
-        "(symtheano.codegen.cuda) but does not run functions on the GPU yet; use mode='C'")
+    return Mode("cuda", "fast_run")
 
 
 _compiler_problem = []
@@ -188,3 +199,10 @@ def _add_node_note(exc, node):
     out = node.outputs[0]
     where = f", built at {out.where()}" if out.where() else ""
     exc.add_note(f"while computing {short_label(out, 100)}{where}")
+    # The values that reached the node come from the function's inputs and shared
+    # variables: say where those were created too.
+    roots = [v for v in dict.fromkeys(node.inputs)
+             if v.owner is None and not isinstance(v, Constant) and v.where()]
+    if roots:
+        exc.add_note("inputs: " + "; ".join(f"{short_label(v)} created at {v.where()}"
+                                            for v in roots[:6]))

@@ -11,7 +11,21 @@ from __future__ import annotations
 import itertools
 import sys
 
+from symtheano.configuration import config
+
 _ids = itertools.count()
+
+# config.compute_test_value != "off", kept here so that building a node costs one
+# global read when test values are off (symtheano/graph/test_values.py).
+_test_values_on = config.compute_test_value != "off"
+
+
+def _follow_test_value_setting(value):
+    global _test_values_on
+    _test_values_on = value != "off"
+
+
+config.on_change("compute_test_value", _follow_test_value_setting)
 
 
 def creation_site(skip_prefixes=("symtheano",)):
@@ -23,6 +37,28 @@ def creation_site(skip_prefixes=("symtheano",)):
             return (frame.f_code.co_filename, frame.f_lineno)
         frame = frame.f_back
     return None
+
+
+class Tag(dict):
+    """Free-form notes on a variable: a dict whose keys also read and write as
+    attributes, so Theano's `x.tag.test_value = value` works beside `x.tag["key"]`."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"tag has no entry {name!r}") from None
+
+    def __setattr__(self, name, value):
+        self[name] = value
+
+    def __delattr__(self, name):
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(f"tag has no entry {name!r}") from None
 
 
 class Type:
@@ -56,13 +92,13 @@ class Variable:
         self.index = index
         self.name = name
         self.auto_name = f"_{next(_ids)}"
-        self.tag = {}
+        self.tag = Tag()
         self.site = creation_site()
 
     def clone(self):
         """A new variable of the same type and name, with no owner."""
         cp = type(self)(self.type, name=self.name)
-        cp.tag = dict(self.tag)
+        cp.tag = Tag(self.tag)
         return cp
 
     def __str__(self):
@@ -83,6 +119,13 @@ class Variable:
         if self.site is None:
             return ""
         return f"{self.site[0]}:{self.site[1]}"
+
+    def _repr_latex_(self):
+        """Jupyter shows a variable as typeset math (through SymPy) where its graph
+        is made of the ops the SymPy bridge knows; otherwise its repr."""
+        from symtheano.sympy_bridge import latex_or_none
+
+        return latex_or_none(self)
 
 
 class Constant(Variable):
@@ -180,7 +223,15 @@ class Op(Props):
         raise NotImplementedError
 
     def __call__(self, *inputs, **kwargs):
-        node = self.make_node(*inputs, **kwargs)
+        try:
+            node = self.make_node(*inputs, **kwargs)
+        except (TypeError, ValueError) as exc:
+            _note_input_sites(exc, inputs)
+            raise
+        if _test_values_on:
+            from symtheano.graph.test_values import compute_test_values
+
+            compute_test_values(node)
         if self.default_output is not None:
             return node.outputs[self.default_output]
         if len(node.outputs) == 1:
@@ -209,6 +260,25 @@ class Op(Props):
     def pretty(self, input_strs):
         """Infix or call notation used by `pp`; None means the default call form."""
         return None
+
+
+def _note_input_sites(exc, inputs):
+    """Add to an error raised while building a node where the user created each of
+    its symbolic inputs (once: an op built inside another op's make_node notes it
+    first)."""
+    if getattr(exc, "_symtheano_sites", False):
+        return
+    described = []
+    for i, v in enumerate(inputs):
+        if isinstance(v, Variable) and v.site is not None:
+            label = v.name if v.name is not None else f"input {i}"
+            described.append(f"{label} <{v.type}> created at {v.where()}")
+    if described:
+        exc.add_note("symbolic inputs: " + "; ".join(described))
+    try:
+        exc._symtheano_sites = True
+    except AttributeError:  # an exception type with slots: the note is enough
+        pass
 
 
 def format_stack_hint(var):
@@ -318,7 +388,7 @@ def clone_graph(outputs, replace=None):
         inputs = [memo.get(id(i), i) for i in node.inputs]
         outs = [o.type.make_variable(o.name) for o in node.outputs]
         for old, new in zip(node.outputs, outs):
-            new.tag = dict(old.tag)
+            new.tag = Tag(old.tag)
             new.site = old.site
             memo[id(old)] = new
         Apply(node.op, inputs, outs)

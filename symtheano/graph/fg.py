@@ -82,6 +82,10 @@ class FunctionGraph:
             for node in self._new_nodes(new):
                 if self._import_node(node):
                     imported.append(node)
+                    # What a rewrite builds computes (part of) what `old` computed:
+                    # errors at run time point to the user's line that built `old`.
+                    for out in node.outputs:
+                        out.site = old.site
             self._swap(old, new)
         for old, _ in pairs:
             self._prune(old)
