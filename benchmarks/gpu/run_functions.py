@@ -48,6 +48,28 @@ def _close(got, want, rtol):
                for g, w in zip(got, want))
 
 
+def check_indexing_graphs(mode, report):
+    """The indexing, log-sum-exp and assembled nodes of test_cuda_program.py, with
+    repeated and negative indices (scatter-add sums in float64: rtol 1e-9)."""
+    from tests.codegen.test_cuda_program import _indexing_graphs
+
+    inputs, graphs = _indexing_graphs()
+    rng = np.random.default_rng(0)
+    for name, (outputs, _) in graphs.items():
+        py = th.function(inputs, outputs, mode="PY", on_unused_input="ignore")
+        cuda = th.function(inputs, outputs, mode=mode, on_unused_input="ignore")
+        for n in (4, 300):
+            labels = rng.integers(0, n, size=n)
+            labels[-2:] = [labels[0], -1]  # a repeated index and a negative one
+            args = [rng.normal(size=(n, n)), rng.normal(size=n), labels]
+            if name not in ("take", "scatter"):
+                args[2] = labels % 4  # one-hot has 4 classes
+            ok = _close(cuda(*args), py(*args), 1e-9)
+            report["checks"].append({"graph": name, "shape": (n, n), "ok": ok,
+                                     "kinds": cuda.program.kind_counts()})
+            print("ok  " if ok else "FAIL", name, (n, n), cuda.program.kind_counts(), flush=True)
+
+
 def check_graphs(mode, report):
     from tests.codegen.test_cuda_program import _graphs
 
@@ -224,12 +246,12 @@ def main():
     runtime = default_runtime()
     mode = Mode("cuda", "fast_run", device=runtime)
     report = {"device": str(runtime), "checks": [], "benchmarks": [], "errors": []}
-    sections = [check_graphs, check_training, check_return_device]
+    sections = [check_graphs, check_indexing_graphs, check_training, check_return_device]
     if not options.quick:
         sections += [bench_elementwise, bench_steps]
     for section in sections:
         try:
-            if section is check_graphs:
+            if section in (check_graphs, check_indexing_graphs):
                 section(mode, report)
             else:
                 section(mode, runtime, report)

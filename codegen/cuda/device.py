@@ -10,8 +10,10 @@ cuBLAS, FakeDevice with NumPy):
   two places data crosses the bus (both counted in `counts`);
 - `copy(array)`: a row-major copy made on the device;
 - `kernel(node, inputs, out=None)`: the node's generated kernel (kernels.py) on
-  device inputs, into `out` when given (its shape is then the iteration shape);
-  None when there is no kernel for the node or this call's layout;
+  device inputs (host values for the inputs its Kernel lists as `host_inputs`),
+  into `out` when given (its shape is then the iteration shape); None when there
+  is no kernel for the node or this call's layout, or when the kernel found an
+  index out of range (the reference then raises its error);
 - `gemm(a, b, c, alpha, beta)`, `gemv(a, x, y, alpha, beta)`: cuBLAS products,
   c = alpha a b + beta c in place (cublas.py); alpha and beta are numbers or
   0-d DeviceArrays;
@@ -175,7 +177,8 @@ class FakeDevice:
         if kernel_for(node) is None:
             return None
         self.counts["kernel"] += 1
-        views = [self.host_view(a) for a in inputs]
+        views = [self.host_view(a) if isinstance(a, DeviceArray) else np.asarray(a)
+                 for a in inputs]  # sizes a kernel's host reads come as host values
         storage = [[None] for _ in node.outputs]
         with np.errstate(all="ignore"):
             node.op.perform(node, views, storage)

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 from symtheano.codegen.cuda import availability, build, layout
-from symtheano.codegen.cuda.device import DeviceArray, c_strides
+from symtheano.codegen.cuda.device import DeviceArray, c_strides, ghost
 from symtheano.codegen.cuda.kernels import kernel_for
+
+from symtheano.tensor.subtensor import check_value_shape
 
 
 def _pointer(array):
@@ -54,6 +56,11 @@ def broadcast_shape(shapes, masks, ndim):
     return tuple(out)
 
 
+def _host_value(value):
+    """A size the host reads: given on the host, or copied back."""
+    return value.get() if isinstance(value, DeviceArray) else np.asarray(value)
+
+
 class Runtime:
     """One GPU (device 0 by default) and the modules loaded on it: the device
     interface of device.py (empty, upload, download, copy, kernel, gemm, gemv)."""
@@ -81,6 +88,7 @@ class Runtime:
         self._functions = {}
         self._copy_kernels = {}
         self._blas = None
+        self._status = None
 
     def __str__(self):
         return f"cuda:{self.device.name()}"
@@ -118,6 +126,27 @@ class Runtime:
         fmt = (f"{len(launch.args)}s", *extra_format)
         self.function(source, launch.symbol, fmt).prepared_call(
             launch.grid, launch.block, launch.args, *extra)
+
+    def checked_launch(self, source, launch, *extra, extra_format=()):
+        """Launch a kernel that reports indices out of range through a status flag
+        (its first argument after the struct), then wait for it and read the flag:
+        False when an index was out of range. The flag lives on the device, reset
+        only after it was raised, so a call costs one 4-byte copy back."""
+        if self._status is None:
+            self._status = self.empty((1,), np.int32)
+            self.drv.memset_d32(self._status.gpudata, 0, 1)
+        self.launch(source, launch, self._status.gpudata, *extra,
+                    extra_format=("P", *extra_format))
+        return self.status_ok()
+
+    def status_ok(self):
+        """Whether no checked kernel raised the status flag since the last call."""
+        flag = np.zeros(1, np.int32)
+        self.drv.memcpy_dtoh(flag, self._status.gpudata)
+        if flag[0]:
+            self.drv.memset_d32(self._status.gpudata, 0, 1)
+            return False
+        return True
 
     # -- arrays --------------------------------------------------------------------------------
 
@@ -201,7 +230,12 @@ class Runtime:
 
     def run(self, node, inputs):
         """Compute `node` on device arrays `inputs`; returns its outputs."""
-        return self.kernel(node, inputs) or self._on_host(node, inputs)
+        from symtheano.codegen.cuda import assemble
+
+        found = self.kernel(node, inputs)
+        if found is None and assemble.covers(node):
+            found = assemble.assemble(self, node, inputs)
+        return found or self._on_host(node, inputs)
 
     def _on_host(self, node, inputs):
         storage = [[None] for _ in node.outputs]
@@ -254,6 +288,86 @@ class Runtime:
             self.launch(kernel.source, plan.final, _pointer(workspace), np.int64(plan.parts),
                         extra_format=("P", "q"))
         return out
+
+    def _logsumexp(self, kernel, node, inputs, out=None):
+        axes, xent = kernel.params
+        x = inputs[0]
+        out_shape = tuple(n for d, n in enumerate(x.shape) if d not in axes)
+        if xent:
+            labels = inputs[1]
+            if labels.shape != out_shape or x.size == 0:
+                return None  # the reference names the mismatch, or gives zeros
+        out = self.empty(out_shape, x.dtype)
+        if out.size == 0:
+            return out
+        kept = [d for d in range(x.ndim) if d not in axes]
+        out_strides, label_strides = [0] * x.ndim, [0] * x.ndim
+        for k, d in enumerate(kept):
+            out_strides[d] = out.strides[k]
+            if xent:
+                label_strides[d] = labels.strides[k]
+        pointers = [_pointer(x), _pointer(out), _pointer(labels) if xent else 0]
+        launch = layout.logsumexp_launch(x.shape, axes, pointers,
+                                         [x.strides, out_strides, label_strides],
+                                         x.strides[-1] if xent else 0, self.sm_count)
+        if launch is None:
+            return None
+        return out if self.checked_launch(kernel.source, launch) else None
+
+    def _one_hot(self, kernel, node, inputs, out=None):
+        indices, n_classes = inputs
+        n_classes = int(_host_value(n_classes))
+        if n_classes < 0:
+            return None
+        out = self.empty((*indices.shape, n_classes), node.outputs[0].dtype)
+        launch = layout.one_hot_launch(indices.shape, n_classes, [_pointer(indices),
+                                       _pointer(out)], indices.strides, self.sm_count)
+        if launch is None:
+            return None  # empty: the reference still checks the indices
+        return out if self.checked_launch(kernel.source, launch) else None
+
+    def _take(self, kernel, node, inputs, out=None):
+        (axis,) = kernel.params
+        x, index = inputs
+        if not 0 < x.shape[axis] or index.size == 0:
+            return None  # nothing to take from, or nothing taken: the reference
+        shape = (*x.shape[:axis], *index.shape, *x.shape[axis + 1:])
+        out = self.empty(shape, x.dtype)
+        args = layout.take_args(x.shape, axis, index.shape,
+                                [_pointer(x), _pointer(out), _pointer(index)], x.strides,
+                                index.strides, out.strides)
+        if args is None:
+            return None  # an empty output (the reference still checks the indices)
+        launch = layout.take_launch("st_take", args, self.sm_count)
+        return out if self.checked_launch(kernel.source, launch) else None
+
+    def _scatter(self, kernel, node, inputs, out=None):
+        axis, set_values = kernel.params
+        x, y, index = inputs
+        target = (*x.shape[:axis], *index.shape, *x.shape[axis + 1:])
+        check_value_shape(node, node.inputs[1], ghost(y), target)
+        if x.shape[axis] == 0 or index.size == 0 or index.size >= 2**31:
+            return None
+        out = self.copy(x)
+        dense = layout.broadcast_strides(target, y.shape, y.strides)
+        args = layout.take_args(x.shape, axis, index.shape,
+                                [_pointer(out), _pointer(y), _pointer(index)], out.strides,
+                                index.strides, dense)
+        if args is None:
+            return None
+        if set_values:
+            winner = self.empty((x.shape[axis],), np.int32)
+            self.drv.memset_d32(winner.gpudata, 0xFFFFFFFF, x.shape[axis])
+            claim = layout.take_launch("st_scatter_claim", args, self.sm_count)
+            write = layout.take_launch("st_scatter_set", args, self.sm_count)
+            if not self.checked_launch(kernel.source, claim, winner.gpudata,
+                                       extra_format=("P",)):
+                return None
+            self.launch(kernel.source, write, self._status.gpudata, winner.gpudata,
+                        extra_format=("P", "P"))
+            return out
+        add = layout.take_launch("st_scatter_add", args, self.sm_count)
+        return out if self.checked_launch(kernel.source, add) else None
 
     def _softmax(self, kernel, node, inputs, out=None):
         (axis,) = kernel.params

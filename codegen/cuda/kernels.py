@@ -5,8 +5,11 @@ reference `perform` on host copies; see driver.py).
 
 Covered: elementwise nodes (Elemwise and the fused Composite), reductions (Sum,
 Prod, Max, Min, All, Any, Argmax, Argmin, and FusedReduce: a Composite reduced
-in the same kernel), Softmax and LogSoftmax. Products go to cuBLAS (cublas.py),
-not to generated kernels. The sources depend only on what is computed (scalar
+in the same kernel), Softmax and LogSoftmax, LogSumExp and SoftmaxCrossentropy,
+OneHot, and integer-array indexing along one axis (AdvancedSubtensor and
+AdvancedIncSubtensor of x[:, ..., :, idx]). Products go to cuBLAS (cublas.py),
+not to generated kernels; Alloc, Join and IncSubtensor are assembled from
+copies and elementwise kernels (assemble.py). The sources depend only on what is computed (scalar
 steps, dtypes, the reduction kind), never on shapes, axes or user-chosen names;
 the node-specific facts (axes, broadcast patterns) are `params`, applied by
 the host when it lays out a call.
@@ -17,10 +20,12 @@ from __future__ import annotations
 import dataclasses
 
 from symtheano.codegen.c.elemwise_emit import as_composite, broadcast_masks
-from symtheano.codegen.cuda import elemwise, nnet, reduce
+from symtheano.codegen.cuda import elemwise, indexing, nnet, reduce
 
+from symtheano.tensor.advanced_subtensor import AdvancedIncSubtensor, AdvancedSubtensor
 from symtheano.tensor.composite import FusedReduce
-from symtheano.tensor.nnet import LogSoftmax, Softmax
+from symtheano.tensor.nnet import LogSoftmax, OneHot, Softmax
+from symtheano.tensor.stable import LogSumExp, SoftmaxCrossentropy
 
 MAX_DIMS = 16  # ST_CUDA_MAX_DIMS in runtime/symtheano_rt.cuh
 
@@ -29,16 +34,21 @@ MAX_DIMS = 16  # ST_CUDA_MAX_DIMS in runtime/symtheano_rt.cuh
 class Kernel:
     """A node's CUDA library.
 
-    kind: "elementwise", "reduce" or "softmax"; source: the CUDA source; symbols:
-    the names of its kernels (with the default ST_SYM, st_<name>); params: what the
-    host needs besides the source (elementwise: the output ndim, the inplace
-    input or -1, per input the mask of declared-broadcastable dimensions;
-    reduce: the reduced axes, ndim and the masks; softmax: the axis or None)."""
+    kind: "elementwise", "reduce", "softmax", "logsumexp", "one_hot", "take" or
+    "scatter"; source: the CUDA source; symbols: the names of its kernels (with the
+    default ST_SYM, st_<name>); params: what the host needs besides the source
+    (elementwise: the output ndim, the inplace input or -1, per input the mask of
+    declared-broadcastable dimensions; reduce: the reduced axes, ndim and the
+    masks; softmax: the axis or None; logsumexp: the reduced axes and whether it is
+    the cross-entropy (labels as a second input); take: the indexed axis; scatter:
+    the axis and set_instead_of_inc); host_inputs: the inputs the host reads
+    (sizes: OneHot's number of classes), which a program passes as host values."""
 
     kind: str
     source: str
     symbols: tuple
     params: tuple
+    host_inputs: tuple = ()
 
 
 def _symbols(names):
@@ -87,11 +97,56 @@ def _softmax(node):
     return Kernel("softmax", source, _symbols(nnet.KERNELS), (node.op.axis,))
 
 
+def _logsumexp(node):
+    op = node.op
+    if type(op) is LogSumExp:
+        source = nnet.render_logsumexp(node.inputs[0].dtype)
+        axes = op.axis
+    elif type(op) is SoftmaxCrossentropy:
+        source = nnet.render_logsumexp(node.inputs[0].dtype, node.inputs[1].dtype)
+        axes = (node.inputs[0].ndim - 1,)
+    else:
+        return None
+    if source is None or node.outputs[0].dtype != node.inputs[0].dtype:
+        return None
+    return Kernel("logsumexp", source, _symbols(nnet.LOGSUMEXP_KERNELS),
+                  (axes, type(op) is SoftmaxCrossentropy))
+
+
+def _one_hot(node):
+    if type(node.op) is not OneHot or node.inputs[1].ndim != 0:
+        return None
+    source = indexing.render_one_hot(node.outputs[0].dtype, node.inputs[0].dtype)
+    if source is None:
+        return None
+    return Kernel("one_hot", source, _symbols(indexing.ONE_HOT_KERNELS), (), host_inputs=(1,))
+
+
+def _take(node):
+    op = node.op
+    if type(op) not in (AdvancedSubtensor, AdvancedIncSubtensor):
+        return None
+    axis = indexing.take_axis(op.idx_list)
+    if axis is None:
+        return None
+    x, index = node.inputs[0], node.inputs[-1]
+    source = indexing.render_take(x.dtype, index.dtype)
+    if source is None:
+        return None
+    symbols = _symbols(indexing.TAKE_KERNELS)
+    if type(op) is AdvancedSubtensor:
+        return Kernel("take", source, symbols, (axis,))
+    if node.inputs[1].dtype != x.dtype or not (
+            op.set_instead_of_inc or x.dtype in indexing.ATOMIC_ADD_DTYPES):
+        return None
+    return Kernel("scatter", source, symbols, (axis, op.set_instead_of_inc))
+
+
 def kernel_for(node):
     """The Kernel computing `node`, or None when the CUDA back end has none."""
     if any(v.ndim > MAX_DIMS for v in (*node.inputs, *node.outputs)):
         return None
-    for make in (_elementwise, _reduction, _softmax):
+    for make in (_elementwise, _reduction, _softmax, _logsumexp, _one_hot, _take):
         found = make(node)
         if found is not None:
             return found

@@ -1,6 +1,7 @@
 """How a call of a CUDA kernel library is laid out on the host: which kernel runs,
 its grid, and its argument struct packed byte for byte as the templates declare
-it (runtime/elemwise.cuh, reduce.cuh, softmax.cuh). Pure NumPy: pointers are
+it (runtime/elemwise.cuh, reduce.cuh, softmax.cuh, logsumexp.cuh, one_hot.cuh,
+take.cuh). Pure NumPy: pointers are
 ints and strides are bytes, so all of it is tested without a GPU
 (tests/codegen/test_cuda_layout.py emulates the kernels' index arithmetic over
 the packed structs).
@@ -88,6 +89,34 @@ def softmax_dtype():
                      ("row_shape", np.int64, (MAX_DIMS,)), ("lane_shape", np.int64, (MAX_DIMS,)),
                      ("row_strides", np.int64, (2, MAX_DIMS)),
                      ("lane_strides", np.int64, (2, MAX_DIMS))], align=True)
+
+
+def logsumexp_dtype():
+    return np.dtype([("p", np.uint64, (3,)), ("n_rows", np.int64), ("n_lanes", np.int64),
+                     ("row_ndim", np.int32), ("lane_ndim", np.int32),
+                     ("label_stride", np.int64),
+                     ("row_shape", np.int64, (MAX_DIMS,)), ("lane_shape", np.int64, (MAX_DIMS,)),
+                     ("row_strides", np.int64, (3, MAX_DIMS)),
+                     ("lane_strides", np.int64, (1, MAX_DIMS))], align=True)
+
+
+def one_hot_dtype():
+    return np.dtype([("p", np.uint64, (2,)), ("n", np.int64), ("n_classes", np.int64),
+                     ("ndim", np.int32), ("unused", np.uint32),
+                     ("shape", np.int64, (MAX_DIMS,)), ("strides", np.int64, (1, MAX_DIMS))],
+                    align=True)
+
+
+def take_dtype():
+    return np.dtype([("p", np.uint64, (3,)), ("n", np.int64), ("n_idx", np.int64),
+                     ("n_inner", np.int64), ("axis_size", np.int64), ("axis_stride", np.int64),
+                     ("outer_ndim", np.int32), ("idx_ndim", np.int32), ("inner_ndim", np.int32),
+                     ("unused", np.uint32),
+                     ("outer_shape", np.int64, (MAX_DIMS,)), ("idx_shape", np.int64, (MAX_DIMS,)),
+                     ("inner_shape", np.int64, (MAX_DIMS,)),
+                     ("outer_strides", np.int64, (2, MAX_DIMS)),
+                     ("idx_strides", np.int64, (2, MAX_DIMS)),
+                     ("inner_strides", np.int64, (2, MAX_DIMS))], align=True)
 
 
 def _record(dtype, **values):
@@ -205,3 +234,80 @@ def softmax_launch(shape, axis, pointers, strides, sm_count):
                    row_strides=row_table, lane_strides=lane_table)
     grid = max(1, min(n_rows, sm_count * BLOCKS_PER_SM))
     return Launch("st_softmax", (grid, 1, 1), (BLOCK, 1, 1), args)
+
+
+def logsumexp_launch(shape, axes, pointers, strides, label_stride, sm_count):
+    """The Launch of a log-sum-exp library over `shape` reducing `axes`, or None (more
+    than MAX_DIMS dimensions, or no output). Operands: input, output (strides 0 on
+    the reduced axes), labels (the same; all 0 for LogSumExp). An empty axis is
+    launched: its outputs are -inf."""
+    n_rows = int(np.prod([n for d, n in enumerate(shape) if d not in axes], dtype=np.int64))
+    if n_rows == 0:
+        return None
+    (row_dims, row_strides), (lane_dims, lane_strides) = _split(shape, strides, set(axes))
+    if len(row_dims) > MAX_DIMS or len(lane_dims) > MAX_DIMS:
+        return None
+    row_shape, row_table = _dims(row_dims, row_strides, 3)
+    lane_shape, lane_table = _dims(lane_dims, lane_strides[:1], 1)
+    args = _record(logsumexp_dtype(), p=pointers, n_rows=n_rows,
+                   n_lanes=int(np.prod(lane_dims, dtype=np.int64)), row_ndim=len(row_dims),
+                   lane_ndim=len(lane_dims), label_stride=label_stride, row_shape=row_shape,
+                   lane_shape=lane_shape, row_strides=row_table, lane_strides=lane_table)
+    grid = max(1, min(n_rows, sm_count * BLOCKS_PER_SM))
+    return Launch("st_logsumexp", (grid, 1, 1), (BLOCK, 1, 1), args)
+
+
+def one_hot_launch(index_shape, n_classes, pointers, index_strides, sm_count):
+    """The Launch of a one-hot library: indices of `index_shape` (any strides) into a
+    new row-major output of index_shape + (n_classes,); None when the output is
+    empty or the indices' layout has more than MAX_DIMS dimensions. Operands:
+    indices, output."""
+    n = int(np.prod(index_shape, dtype=np.int64)) * n_classes
+    if n == 0:
+        return None
+    dims, (strides,) = merged_layout(tuple(index_shape), [tuple(index_strides)])
+    if len(dims) > MAX_DIMS:
+        return None
+    shape, table = _dims(dims, [strides], 1)
+    args = _record(one_hot_dtype(), p=pointers, n=n, n_classes=n_classes, ndim=len(dims),
+                   shape=shape, strides=table)
+    return Launch("st_one_hot", (_blocks(n, 1, sm_count), 1, 1), (BLOCK, 1, 1), args)
+
+
+def take_args(x_shape, axis, index_shape, pointers, x_strides, index_strides, dense_strides):
+    """The packed st_take_args of indexing an array of `x_shape` (byte strides
+    `x_strides`) along `axis` with indices of `index_shape`, or None (an empty dense
+    space, or more than MAX_DIMS dimensions in a part). Operands: the indexed array,
+    the dense array, the indices; `dense_strides` are the dense array's byte strides
+    over outer + index_shape + inner (0 where broadcast)."""
+    outer_n, inner_n = tuple(x_shape[:axis]), tuple(x_shape[axis + 1:])
+    n_idx = int(np.prod(index_shape, dtype=np.int64))
+    n_inner = int(np.prod(inner_n, dtype=np.int64))
+    n = int(np.prod(outer_n, dtype=np.int64)) * n_idx * n_inner
+    if n == 0:
+        return None
+    k = len(index_shape)
+    dense_outer = list(dense_strides[:axis])
+    dense_idx = list(dense_strides[axis:axis + k])
+    dense_inner = list(dense_strides[axis + k:])
+    parts = [merged_layout(outer_n, [tuple(x_strides[:axis]), tuple(dense_outer)]),
+             merged_layout(tuple(index_shape), [tuple(index_strides), tuple(dense_idx)]),
+             merged_layout(inner_n, [tuple(x_strides[axis + 1:]), tuple(dense_inner)])]
+    if any(len(dims) > MAX_DIMS for dims, _ in parts):
+        return None
+    (outer_shape, outer_table), (idx_shape, idx_table), (inner_shape, inner_table) = (
+        _dims(dims, strides, 2) for dims, strides in parts)
+    return _record(take_dtype(), p=pointers, n=n, n_idx=n_idx, n_inner=n_inner,
+                   axis_size=x_shape[axis], axis_stride=x_strides[axis],
+                   outer_ndim=len(parts[0][0]), idx_ndim=len(parts[1][0]),
+                   inner_ndim=len(parts[2][0]), outer_shape=outer_shape, idx_shape=idx_shape,
+                   inner_shape=inner_shape, outer_strides=outer_table, idx_strides=idx_table,
+                   inner_strides=inner_table)
+
+
+def take_launch(symbol, args, sm_count):
+    """The Launch of kernel `symbol` of a take library on packed `args` (take_args):
+    one thread per index for scatter_claim, else one per dense element."""
+    record = np.frombuffer(args, dtype=take_dtype())[0]
+    n = int(record["n_idx"]) if symbol == "st_scatter_claim" else int(record["n"])
+    return Launch(symbol, (_blocks(n, 1, sm_count), 1, 1), (BLOCK, 1, 1), args)

@@ -14,7 +14,12 @@ program is built:
 - "view": DimShuffle, Reshape (of a contiguous array), Subtensor with a basic
   index, SpecifyShape, CheckShape: a DeviceArray on the same memory, no copy;
 - "blas": Dot, Gemm, Gemv and Ger through the device's cuBLAS gemm/gemv;
-- "kernel": the node's generated kernel (kernels.kernel_for);
+- "kernel": the node's generated kernel (kernels.kernel_for); inputs the kernel's
+  host reads (OneHot's number of classes) are passed as host values;
+- "assemble": Alloc, Join and IncSubtensor, built on the device from copies and
+  elementwise kernels writing into views of the output (assemble.py); Alloc
+  is assembled even from host inputs, since its output is large and its inputs
+  small;
 - "fallback": anything else, and any call a kernel declines: inputs copied to
   the host, the reference `perform`, outputs copied back.
 
@@ -34,6 +39,7 @@ NumPy arrays, or as DeviceArrays when the function was compiled with
 from __future__ import annotations
 
 import numpy as np
+from symtheano.codegen.cuda import assemble
 from symtheano.codegen.cuda.device import DeviceArray, ghost, unghost
 from symtheano.codegen.cuda.kernels import kernel_for
 
@@ -42,8 +48,8 @@ from symtheano.graph.basic import Constant
 from symtheano.tensor.blas import Dot
 from symtheano.tensor.blas_ops import Gemm, Gemv, Ger
 from symtheano.tensor.elemwise import DimShuffle
-from symtheano.tensor.shape import CheckShape, Reshape, Shape, ShapeI, SpecifyShape
-from symtheano.tensor.subtensor import Subtensor, numpy_index
+from symtheano.tensor.shape import Alloc, CheckShape, Reshape, Shape, ShapeI, SpecifyShape
+from symtheano.tensor.subtensor import IncSubtensor, Subtensor, numpy_index
 
 CACHE_BYTES = 1 << 16  # host values up to this size keep their device copy between calls
 BLAS_DTYPES = ("float32", "float64")
@@ -68,6 +74,8 @@ def _step_kind(node, on_host):
     op = node.op
     if isinstance(op, Shape | ShapeI):
         return "meta"
+    if type(op) is Alloc and node.outputs[0].ndim and assemble.covers(node):
+        return "assemble"
     if all(on_host[v] for v in node.inputs):
         return "host"
     if isinstance(op, DimShuffle | Reshape | Subtensor | SpecifyShape | CheckShape):
@@ -76,6 +84,8 @@ def _step_kind(node, on_host):
         return "blas"
     if kernel_for(node) is not None:
         return "kernel"
+    if assemble.covers(node):
+        return "assemble"
     return "fallback"
 
 
@@ -112,10 +122,16 @@ class CudaProgram:
         on_host = {v: isinstance(v, Constant) for v in slot}
         self.kinds, self.steps = [], []
         self._scale = {}
+        self._host_inputs = {}  # node -> the inputs its step reads on the host
         for i, node in enumerate(self.nodes):
             kind = _step_kind(node, on_host)
             for v in node.outputs:
                 on_host[v] = kind in ("meta", "host")
+            if kind == "kernel":
+                self._host_inputs[node] = kernel_for(node).host_inputs
+            elif kind == "assemble" and isinstance(node.op, Alloc | IncSubtensor):
+                first = 2 if isinstance(node.op, IncSubtensor) else 1
+                self._host_inputs[node] = tuple(range(first, len(node.inputs)))
             if kind == "blas" and not isinstance(node.op, Dot):
                 term = node.inputs[0]
                 self._scale[node] = _scale_node(term, node.outputs[0].dtype)
@@ -166,10 +182,12 @@ class CudaProgram:
             self._uploads[slot] = (np.array(value, copy=True), array)
         return array
 
-    def _device_inputs(self, node, values, slots):
-        """The node's inputs on the device; an input the node overwrites that is a kept
-        copy of a host value is copied first (the copy must stay as it is)."""
-        arrays = [self.on_device(v, s) for v, s in zip(values, slots)]
+    def _device_inputs(self, node, values, slots, host=()):
+        """The node's inputs on the device, but those numbered in `host` (sizes the
+        host reads) on the host; an input the node overwrites that is a kept copy of
+        a host value is copied first (the copy must stay as it is)."""
+        arrays = [(v.get() if isinstance(v, DeviceArray) else v) if i in host
+                  else self.on_device(v, s) for i, (v, s) in enumerate(zip(values, slots))]
         destroyed = {i for ins in getattr(node.op, "destroy_map", {}).values() for i in ins}
         if destroyed and self._uploads:
             kept = {id(a.owner) for _, a in self._uploads.values()}
@@ -201,7 +219,15 @@ class CudaProgram:
                 for cell, out in zip(storage, node.outputs)]
 
     def _step_kernel(self, node, values, slots):
-        results = self.device.kernel(node, self._device_inputs(node, values, slots))
+        inputs = self._device_inputs(node, values, slots, self._host_inputs.get(node, ()))
+        results = self.device.kernel(node, inputs)
+        if results is None:
+            return self._step_fallback(node, values, slots)
+        return results
+
+    def _step_assemble(self, node, values, slots):
+        inputs = self._device_inputs(node, values, slots, self._host_inputs.get(node, ()))
+        results = assemble.assemble(self.device, node, inputs)
         if results is None:
             return self._step_fallback(node, values, slots)
         return results

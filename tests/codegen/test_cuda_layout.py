@@ -2,8 +2,10 @@
 packed argument structs have the byte layout nvcc gives the templates' structs,
 and the kernels' index arithmetic (st_offsets, emulated here over the packed
 bytes) reaches exactly the element NumPy's strides name, for broadcast,
-transposed, reversed and sliced operands, reductions over any axes and softmax
-over any axis."""
+transposed, reversed and sliced operands, reductions over any axes, softmax
+over any axis, log-sum-exp and cross-entropy rows, one-hot positions, and
+integer-array indexing along any axis (gather, and scatter from a broadcast
+value)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ import numpy as np
 import pytest
 from symtheano.codegen.cuda import build, layout
 from symtheano.codegen.cuda.elemwise import render_composite
-from symtheano.codegen.cuda.nnet import render_softmax
+from symtheano.codegen.cuda.indexing import render_one_hot, render_take
+from symtheano.codegen.cuda.nnet import render_logsumexp, render_softmax
 from symtheano.codegen.cuda.reduce import render_reduction
 
 import symtheano as th
@@ -207,6 +210,139 @@ def test_softmax_positions(axis):
             assert int(args["p"][1]) + base[1] + off[1] == _address(out, full)
 
 
+@pytest.mark.parametrize("axes", [(1,), (0, 2), (2,), (0, 1, 2)])
+def test_logsumexp_positions(axes):
+    shape = (3, 4, 5)
+    x = _operands(shape)[0]
+    kept = [d for d in range(3) if d not in axes]
+    out = np.empty([shape[d] for d in kept])[..., ::-1] if kept else np.empty(())
+    labels = np.zeros([shape[d] for d in kept], np.int32).T.copy().T if kept else np.empty(())
+    out_strides, label_strides = [0] * 3, [0] * 3
+    for k, d in enumerate(kept):
+        out_strides[d], label_strides[d] = out.strides[k], labels.strides[k]
+    pointers = [x.ctypes.data, out.ctypes.data, labels.ctypes.data]
+    launch = layout.logsumexp_launch(shape, axes, pointers,
+                                     [x.strides, out_strides, label_strides], x.strides[-1], SMS)
+    assert launch.symbol == "st_logsumexp"
+    args = _decode(launch, layout.logsumexp_dtype())
+    assert args["label_stride"] == x.strides[-1]
+    assert args["n_lanes"] == np.prod([shape[d] for d in axes])
+    for r, row_index in enumerate(np.ndindex(*[shape[d] for d in kept])):
+        base = _offsets(r, args["row_ndim"], args["row_shape"], args["row_strides"])
+        assert int(args["p"][1]) + base[1] == _address(out, row_index)
+        assert int(args["p"][2]) + base[2] == _address(labels, row_index)
+        for j, lane_index in enumerate(np.ndindex(*[shape[d] for d in axes])):
+            full = [0] * 3
+            for d, i in zip(kept, row_index):
+                full[d] = i
+            for d, i in zip(axes, lane_index):
+                full[d] = i
+            off = _offsets(j, args["lane_ndim"], args["lane_shape"], args["lane_strides"])
+            assert int(args["p"][0]) + base[0] + off[0] == _address(x, full)
+
+
+def test_logsumexp_over_an_empty_axis_is_launched_and_no_rows_is_not():
+    assert layout.logsumexp_launch((3, 0), (1,), [0, 0, 0], [[0, 8], [8, 0], [0, 0]], 0,
+                                   SMS) is not None
+    assert layout.logsumexp_launch((0, 3), (1,), [0, 0, 0], [[24, 8], [8, 0], [0, 0]], 0,
+                                   SMS) is None
+
+
+def _position(raw, n, wrap):
+    """st_position (runtime/symtheano_rt.cuh)."""
+    if raw < 0:
+        return raw + n if wrap and raw >= -n else -1
+    return raw if raw < n else -1
+
+
+def test_one_hot_positions():
+    indices = np.arange(24, dtype=np.int16).reshape(4, 6)[::-1, ::2] % 5   # (4, 3), strided
+    n_classes = 5
+    out = np.zeros(indices.shape + (n_classes,))
+    launch = layout.one_hot_launch(indices.shape, n_classes,
+                                   [indices.ctypes.data, out.ctypes.data], indices.strides, SMS)
+    args = _decode(launch, layout.one_hot_dtype())
+    assert args["n"] == out.size
+    memory = {_address(indices, ix): indices[ix] for ix in np.ndindex(*indices.shape)}
+    emulated = np.zeros(out.size)
+    for e in range(int(args["n"])):
+        pos, k = divmod(e, int(args["n_classes"]))
+        (off,) = _offsets(pos, args["ndim"], args["shape"], args["strides"])
+        c = _position(int(memory[int(args["p"][0]) + off]), n_classes, False)
+        emulated[e] = c == k
+    np.testing.assert_array_equal(emulated.reshape(out.shape),
+                                  np.eye(n_classes)[indices])
+    assert layout.one_hot_launch((4, 0), 5, [0, 0], (0, 2), SMS) is None
+
+
+def _take_emulate(args, x, index, dense):
+    """Every dense element of the take kernels: (address in the indexed array, address in
+    the dense array, j), following st_take_at."""
+    index_memory = {_address(index, ix): int(index[ix]) for ix in np.ndindex(*index.shape)}
+    found = []
+    for e in range(int(args["n"])):
+        t, r = divmod(e, int(args["n_inner"]))
+        o, j = divmod(t, int(args["n_idx"]))
+        outer = _offsets(o, args["outer_ndim"], args["outer_shape"], args["outer_strides"])
+        inner = _offsets(r, args["inner_ndim"], args["inner_shape"], args["inner_strides"])
+        at = _offsets(j, args["idx_ndim"], args["idx_shape"], args["idx_strides"])
+        i = _position(index_memory[int(args["p"][2]) + at[0]], int(args["axis_size"]), True)
+        assert i >= 0
+        found.append((int(args["p"][0]) + outer[0] + inner[0] + i * int(args["axis_stride"]),
+                      int(args["p"][1]) + outer[1] + inner[1] + at[1], j))
+    return found
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_take_positions(axis):
+    shape = (3, 4, 5)
+    x = _operands(shape)[0]                                   # sliced and reversed
+    index = np.array([[0, -1, 2], [1, 1, -3]])[:, ::-1]        # 2-d, strided, negatives
+    dense_shape = shape[:axis] + index.shape + shape[axis + 1:]
+    dense = np.empty(dense_shape)
+    args_bytes = layout.take_args(shape, axis, index.shape,
+                                  [x.ctypes.data, dense.ctypes.data, index.ctypes.data],
+                                  x.strides, index.strides, dense.strides)
+    args = np.frombuffer(args_bytes, dtype=layout.take_dtype())[0]
+    assert args["n"] == dense.size
+    got = _take_emulate(args, x, index, dense)
+    wrapped = index % shape[axis]
+    for (x_address, dense_address, _), dense_index in zip(got, np.ndindex(*dense_shape)):
+        k = index.ndim
+        j_index = dense_index[axis:axis + k]
+        full = dense_index[:axis] + (int(wrapped[j_index]),) + dense_index[axis + k:]
+        assert x_address == _address(x, full)
+        assert dense_address == _address(dense, dense_index)
+    launch = layout.take_launch("st_scatter_claim", args_bytes, SMS)
+    assert launch.grid[0] == 1  # one thread per index
+
+
+def test_scatter_from_a_broadcast_value_keeps_the_last_of_repeated_indices():
+    x = np.arange(20.0).reshape(4, 5)
+    index = np.array([2, 0, 2, -2])            # -2 is 2 again
+    y = np.arange(4.0).reshape(4, 1) * 10       # broadcast along the rows' elements
+    target = (4, 5)
+    dense_strides = layout.broadcast_strides(target, y.shape, y.strides)
+    args_bytes = layout.take_args(x.shape, 0, index.shape,
+                                  [x.ctypes.data, y.ctypes.data, index.ctypes.data],
+                                  x.strides, index.strides, dense_strides)
+    args = np.frombuffer(args_bytes, dtype=layout.take_dtype())[0]
+    winner = {}
+    found = _take_emulate(args, x, index, y)
+    for x_address, _, j in found[:: int(args["n_inner"])]:   # scatter_claim's elements
+        winner[x_address] = max(winner.get(x_address, -1), j)
+    out = x.copy()
+    y_memory = {_address(y, ix): y[ix] for ix in np.ndindex(*y.shape)}
+    for x_address, y_address, j in found:                     # scatter_set
+        row_start = x_address - (x_address - x.ctypes.data) % x.strides[0]
+        if winner[row_start] == j:
+            flat = (x_address - x.ctypes.data) // x.itemsize
+            out.flat[flat] = y_memory[y_address]
+    want = x.copy()
+    want[index] = np.broadcast_to(y, target)
+    np.testing.assert_array_equal(out, want)
+
+
 def _struct_probe(source, structs):
     """C++ printing sizeof and every field's offset of `structs` {name: dtype}."""
     lines = [source, "#include <cstdio>", "#include <cstddef>", "int main() {"]
@@ -233,6 +369,10 @@ def test_struct_layouts_match_nvcc(tmp_path):
         (render_reduction("ST_ARGMAX", ["float32"], "int64"),
          {"st_reduce_args": layout.reduce_dtype(2)}),
         (render_softmax("float64", False), {"st_softmax_args": layout.softmax_dtype()}),
+        (render_logsumexp("float32", "int64"),
+         {"st_logsumexp_args": layout.logsumexp_dtype()}),
+        (render_one_hot("float32", "int8"), {"st_one_hot_args": layout.one_hot_dtype()}),
+        (render_take("float64", "uint32"), {"st_take_args": layout.take_dtype()}),
     ]
     for j, (source, structs) in enumerate(probes):
         src = tmp_path / f"probe{j}.cu"

@@ -289,3 +289,65 @@ def test_mode_cuda_links_the_program(monkeypatch):
     assert availability.missing() is None
     mode = get_mode("CUDA")
     assert mode.linker == "cuda" and mode.device is None  # the GPU runtime, made at link
+
+
+def _indexing_graphs():
+    from symtheano.tensor.nnet import OneHot
+    from symtheano.tensor.stable import LogSumExp, SoftmaxCrossentropy
+
+    x, v, i = T.dmatrix("x"), T.dvector("v"), T.lvector("i")
+    return [x, v, i], {
+        "logsumexp": ([LogSumExp((1,))(x), LogSumExp((0, 1))(x.T)], {"kernel": 2}),
+        "softmax cross-entropy and its gradient": (
+            [SoftmaxCrossentropy()(x, i), T.grad(T.sum(SoftmaxCrossentropy()(x, i)), x)],
+            {"kernel": 4}),
+        "one-hot": ([OneHot("float32")(i, 4), OneHot("int8")(i[::-1], 6)], {"kernel": 2}),
+        "take": ([x[i], T.take(x.T, i, axis=1), x[i[::-1]][:, 1:]], {"kernel": 3}),
+        "scatter": ([T.inc_subtensor(x[i], v), T.set_subtensor(x[:, i], T.shape_padright(v)),
+                     T.inc_subtensor(x[i], 1.0)], {"kernel": 3}),
+        "alloc": ([T.alloc(v, 3, v.shape[0]), T.alloc(x[0, 0], 2, 5)], {"assemble": 2}),
+        "join": ([T.concatenate([x, 2 * x, x[:1]]), T.concatenate([x.T, v[None, :]], axis=0),
+                  T.concatenate([x, T.cast(x, "float32")], axis=1)], {"assemble": 3}),
+        "inc_subtensor": ([T.inc_subtensor(x[1:, ::2], v[::2]), T.set_subtensor(x[0], v),
+                           T.inc_subtensor(x[2, 3], 5.0), T.set_subtensor(x[::-1, 1:][1], 0.0)],
+                          {"assemble": 4}),
+    }
+
+
+@pytest.mark.parametrize("name", list(_indexing_graphs()[1]))
+def test_indexing_and_log_sum_exp_nodes_run_on_the_device(name):
+    """The nodes run as their kernels (on FakeDevice: their reference on the fake's
+    memory) or assembled from copies and elementwise kernels, never on host copies."""
+    device = FakeDevice()
+    inputs, graphs = _indexing_graphs()
+    outputs, kinds = graphs[name]
+    py, cuda = _pair(inputs, outputs, device)
+    rng = np.random.default_rng(3)
+    for _ in range(2):
+        args = [rng.normal(size=(4, 4)), rng.normal(size=4), rng.integers(0, 4, size=4)]
+        if name in ("take", "scatter"):
+            args[2] = np.array([3, -1, 0, 3, -4])  # repeated and negative indices
+        _close(cuda(*args), py(*args), 1e-12)
+    counts = cuda.program.kind_counts()
+    assert "fallback" not in counts, counts
+    for kind, n in kinds.items():
+        assert counts.get(kind, 0) >= n, counts
+
+
+def test_indices_out_of_range_raise_the_reference_error():
+    from symtheano.tensor.nnet import OneHot
+    from symtheano.tensor.stable import SoftmaxCrossentropy
+
+    x, i = T.dmatrix("x"), T.lvector("i")
+    cases = [(SoftmaxCrossentropy()(x, i), ValueError), (OneHot("float64")(i, 4), ValueError),
+             (x[i], IndexError), (T.inc_subtensor(x[i], 1.0), IndexError),
+             (T.alloc(x, 3, 4, 5), ValueError), (T.concatenate([x, x.T[:, :2]]), ValueError),
+             (T.set_subtensor(x[1:], x[:2]), ValueError)]
+    args = [np.zeros((4, 4)), np.array([0, 4])]
+    for output, error in cases:
+        py, cuda = _pair([x, i], [output])
+        with pytest.raises(error) as want:
+            py(*args)
+        with pytest.raises(error) as got:
+            cuda(*args)
+        assert str(got.value).split("\n")[0] == str(want.value).split("\n")[0]

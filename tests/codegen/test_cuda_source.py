@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 from symtheano.codegen.c.elemwise import composite_steps
 from symtheano.codegen.c.elemwise_emit import as_composite
+from symtheano.codegen.c.nnet_emit import _EMITTERS as NNET_EMITTERS
 from symtheano.codegen.c.reduce import KINDS, reduction_kind, render_reduction
 from symtheano.codegen.c.scalar import C_TYPES
 from symtheano.codegen.cuda import build
@@ -31,7 +32,9 @@ import symtheano as th
 import symtheano.tensor as T
 from symtheano.compile.mode import Mode
 from symtheano.tensor.composite import FusedReduce
-from symtheano.tensor.nnet import softmax
+from symtheano.tensor.nnet import OneHot, softmax
+from symtheano.tensor.stable import LogSumExp, SoftmaxCrossentropy
+from symtheano.tensor.subtensor import inc_subtensor, set_subtensor
 from tests.tensor.registry import collect_cases
 
 ARCH = 90
@@ -77,11 +80,28 @@ def _reduction_nodes():
             yield from _graph_nodes([x], outputs, "fast_run")
 
 
+def _indexing_nodes():
+    """LogSumExp and SoftmaxCrossentropy, OneHot, and take/scatter over a spread of
+    dtypes: every array dtype with int64 indices, and every index dtype once."""
+    index_dtypes = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
+    for k, dtype in enumerate(C_TYPES):
+        x = T.matrix("x", dtype=dtype)
+        i = T.vector("i", dtype="int64")
+        j = T.vector("j", dtype=index_dtypes[k % len(index_dtypes)])
+        outputs = [x[i], T.take(x, j, axis=1), set_subtensor(x[i], x[0])]
+        if dtype in ("float32", "float64", "int32", "uint32", "int64", "uint64"):
+            outputs.append(inc_subtensor(x[:, j], x[:, :1]))
+        outputs.append(OneHot(dtype)(j, 7))
+        if dtype in ("float32", "float64"):
+            outputs += [LogSumExp((0, 1))(x), SoftmaxCrossentropy()(x, j)]
+        yield from _graph_nodes([x, i, j], outputs, None)
+
+
 @pytest.fixture(scope="module")
 def kernels():
     """{source: (Kernel, a node it was made for)} over all the nodes above."""
     found = {}
-    nodes = list(_registry_nodes()) + list(_reduction_nodes())
+    nodes = list(_registry_nodes()) + list(_reduction_nodes()) + list(_indexing_nodes())
     for node in nodes:
         kernel = kernel_for(node)
         if kernel is not None:
@@ -120,7 +140,8 @@ def test_every_kernel_compiles_for_sm90_and_ptx(kernels, tmp_path):
     _nvcc_or_skip()
     sources = sorted(kernels)
     kinds = {kernel.kind for kernel, _ in kernels.values()}
-    assert kinds == {"elementwise", "reduce", "softmax"}, kinds
+    assert kinds == {"elementwise", "reduce", "softmax", "logsumexp", "one_hot", "take",
+                     "scatter"}, kinds
     batches = max(2, min(4, os.cpu_count() or 1))
     jobs = []
     for b in range(batches):
@@ -177,7 +198,7 @@ def test_cuda_has_a_kernel_wherever_c_has_one():
     """Same coverage as the C back end: every elementwise node whose steps have C, and
     every reduction with a C kernel, has a CUDA kernel."""
     checked = 0
-    for node in list(_registry_nodes()) + list(_reduction_nodes()):
+    for node in list(_registry_nodes()) + list(_reduction_nodes()) + list(_indexing_nodes()):
         composite = as_composite(node)
         if composite is not None:
             has_c = composite_steps(composite)[0] is not None and all(
@@ -187,6 +208,8 @@ def test_cuda_has_a_kernel_wherever_c_has_one():
             kind = reduction_kind(node.op.reduce_op if fused is not None else node.op)
             has_c = kind is not None and render_reduction(
                 kind, [i.dtype for i in node.inputs], node.outputs[0].dtype, fused) is not None
+        elif type(node.op) in NNET_EMITTERS:
+            has_c = NNET_EMITTERS[type(node.op)](node) is not None
         else:
             continue
         checked += 1

@@ -25,6 +25,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <cuda/std/limits>
+#include <cuda/std/type_traits>
 
 static __device__ __forceinline__ double st_cuda_lgamma_r(double x, int *sign)
 {
@@ -106,6 +107,21 @@ __device__ __forceinline__ void st_store_pack(const T (&in)[V], char *p, int64_t
 #pragma unroll
     for (int v = 0; v < V; v++) pk.v[v] = in[v];
     ((st_pack<T, V> *)p)[first / V] = pk;
+}
+
+/* Position `raw` (an integer of any type) on an axis of n elements: counted from the
+ * end when negative and `wrap` (NumPy's indices), else taken as it is; -1 when out
+ * of range. (A uint64 above INT64_MAX is out of range; INT64_MIN is not negated.) */
+template <typename T>
+__device__ __forceinline__ int64_t st_position(T raw, int64_t n, bool wrap)
+{
+    if constexpr (cuda::std::is_signed<T>::value) {
+        const int64_t v = (int64_t)raw;
+        if (v < 0) return (wrap && v >= -n) ? v + n : -1;
+        return v < n ? v : -1;
+    } else {
+        return (uint64_t)raw < (uint64_t)n ? (int64_t)raw : -1;
+    }
 }
 
 /* Integer sums and products wrap around as NumPy's do: signed overflow is
