@@ -50,6 +50,7 @@ _TO_SYMPY = {
     "erf": sympy.erf, "erfc": sympy.erfc, "erfinv": sympy.erfinv, "erfcinv": sympy.erfcinv,
     "gamma": sympy.gamma, "gammaln": sympy.loggamma, "psi": sympy.digamma,
     "tri_gamma": lambda a: sympy.polygamma(1, a),
+    "polygamma": sympy.polygamma,
     "sigmoid": lambda a: 1 / (1 + sympy.exp(-a)), "softplus": lambda a: sympy.log(1 + sympy.exp(a)),
     "xlogx": lambda a: a * sympy.log(a), "log1mexp": lambda a: sympy.log(1 - sympy.exp(a)),
     "erfcx": lambda a: sympy.exp(a ** 2) * sympy.erfc(a),

@@ -210,16 +210,16 @@ def test_disconnected_and_zero_tangents():
         assert not np.any(got)
 
 
-def test_no_pushforward_for_tri_gamma():
+def test_pushforward_of_the_gamma_family_goes_on():
+    """psi's rule is tri_gamma, tri_gamma's polygamma(2), polygamma's polygamma(n + 1):
+    forward mode composes to any order."""
     x, v = T.dvector("x"), T.dvector("v")
-    with pytest.raises(NotImplementedError, match="tetragamma"):
-        Rop(T.tri_gamma(x), x, v)
-    # psi's rule uses tri_gamma itself, so one forward order works.
-    f = th.function([x, v], Rop(T.psi(x), x, v), mode="PY")
-    xv = np.array([0.7, 2.5])
-    np.testing.assert_allclose(f(xv, np.ones(2)),
-                               _central(lambda a: th.function([x], T.psi(x), mode="PY")(a),
-                                        [xv], [np.ones(2)]), rtol=1e-6)
+    xv = np.array([0.7, 2.5, -1.3])
+    for fn in (T.psi, T.tri_gamma, lambda a: T.polygamma(3, a)):
+        f = th.function([x, v], Rop(fn(x), x, v), mode="PY")
+        np.testing.assert_allclose(f(xv, np.ones(3)),
+                                   _central(lambda a, fn=fn: th.function([x], fn(x), mode="PY")(a),
+                                            [xv], [np.ones(3)]), rtol=1e-6)
 
 
 # -- forward = reverse = finite differences, both back ends ------------------------------------

@@ -16,8 +16,8 @@ Where the C comes from:
   Python's signs, NaN-propagating extrema, integer powers, sigmoid, softplus;
 - runtime/special.h for the special functions whose reference is our own NumPy
   code (special_numpy.py, special.trigamma_numpy, stable.py): erf, erfc,
-  erfinv, erfcinv, psi, tri_gamma, erfcx, log_erfc, log1mexp are line-by-line
-  transcriptions, bit-identical to the reference (tests/codegen/
+  erfinv, erfcinv, psi, tri_gamma, polygamma, erfcx, log_erfc, log1mexp are
+  line-by-line transcriptions, bit-identical to the reference (tests/codegen/
   test_c_special.py); gamma and gammaln stay on libm, with the reference's
   special values. These compute in float64 and round once, as the reference.
 - `_BOOL` for ops on bools (NumPy's rules: sub is xor, maximum is or, ...).
@@ -55,6 +55,8 @@ _LIBM = {
     "round_half_to_even": "rint",
 }
 _LIBM2 = {"arctan2": "atan2", "hypot": "hypot", "pow": "pow"}
+# runtime helpers of two float arguments (special.h), called as st_<name>_f64 / _f32
+_HELPERS2 = {"polygamma": "st_polygamma"}
 # runtime helpers of one float argument (codegen/c/runtime/symtheano_rt.h and
 # special.h): scalar-op name -> st_<name>, called as st_<name>_f64 / _f32
 _HELPERS = {"sigmoid": "st_sigmoid", "softplus": "st_softplus", "sgn": "st_sgn",
@@ -205,6 +207,8 @@ def c_expression(op, args, arg_dtypes, out_dtype):
         return f"{_LIBM2[name]}{f}({xs[0]}, {xs[1]})"
     if name in _HELPERS:
         return f"{_HELPERS[name]}_{SUFFIX[out]}({xs[0]})"
+    if name in _HELPERS2:
+        return f"{_HELPERS2[name]}_{SUFFIX[out]}({xs[0]}, {xs[1]})"
     if name == "deg2rad":
         return f"({xs[0]} * {literal(math.pi / 180.0, out)})"
     if name == "rad2deg":

@@ -1,5 +1,6 @@
 """Special functions: the error-function family, the gamma family (gamma, gammaln,
-psi, tri_gamma), and the logistic family (sigmoid, softplus), plus relu and xlogx.
+psi, tri_gamma, polygamma), and the logistic family (sigmoid, softplus), plus relu and
+xlogx.
 
 The erf and gamma families take their values from `special_numpy` (pure NumPy,
 since SciPy is not a runtime dependency); tri_gamma is computed here. Like the
@@ -18,7 +19,7 @@ from symtheano.tensor import special_numpy
 from symtheano.tensor.basic import maximum, minimum, sqr
 from symtheano.tensor.elemwise import ScalarOp, register_scalar_op
 from symtheano.tensor.math import exp, log, typed_constant
-from symtheano.tensor.type import FLOAT_DTYPES
+from symtheano.tensor.type import FLOAT_DTYPES, INT_DTYPES, upgrade_to_float
 from symtheano.tensor.var import as_tensor_variable, constant
 
 
@@ -190,12 +191,49 @@ class TriGamma(_UnarySpecial):
     name, numpy_fn = "tri_gamma", staticmethod(trigamma_numpy)
 
     def grad(self, inputs, output, gout):
-        raise NotImplementedError("the gradient of tri_gamma (the tetragamma function) is "
-                                  "not implemented")
+        return [gout * polygamma(2, inputs[0])]
 
     def R_op(self, inputs, output, tangents):
-        raise NotImplementedError("the forward-mode rule of tri_gamma needs the tetragamma "
-                                  "function, which is not implemented")
+        (t,) = tangents
+        return [None if t is None else t * polygamma(2, inputs[0])]
+
+
+def _next_order(n):
+    """n + 1 in a dtype that cannot wrap around for any order n can hold."""
+    one = constant(np.asarray(1, dtype="uint64" if n.dtype == "uint64" else "int64"))
+    return n + one
+
+
+class PolyGamma(ScalarOp):
+    """The polygamma function psi^(n)(x), the n-th derivative of digamma:
+    polygamma(0, x) = psi(x), polygamma(1, x) = tri_gamma(x).
+
+    The order n is an integer tensor (a Python int becomes a constant), broadcast
+    against x; orders outside 0..170 give NaN. The result has x's float dtype
+    (integer x as the other special functions). n has no gradient; the derivative
+    in x is polygamma(n + 1, x).
+    """
+
+    nin = 2
+    name = "polygamma"
+    float_output = True
+
+    def output_dtype(self, n_dtype, x_dtype):
+        if n_dtype not in INT_DTYPES:
+            raise TypeError(f"polygamma needs an integer order n, got {n_dtype}")
+        return upgrade_to_float(x_dtype)
+
+    def impl(self, n, x):
+        return special_numpy.polygamma(n, x)
+
+    def grad(self, inputs, output, gout):
+        n, x = inputs
+        return [None, gout * polygamma(_next_order(n), x)]
+
+    def R_op(self, inputs, output, tangents):
+        n, x = inputs
+        t = tangents[1]
+        return [None if t is None else t * polygamma(_next_order(n), x)]
 
 
 # -- the logistic family and relatives ------------------------------------------------------------
@@ -260,6 +298,7 @@ gamma = register_scalar_op(Gamma())
 gammaln = register_scalar_op(GammaLn())
 psi = register_scalar_op(Psi())
 tri_gamma = register_scalar_op(TriGamma())
+polygamma = register_scalar_op(PolyGamma())
 sigmoid = register_scalar_op(Sigmoid())
 softplus = register_scalar_op(Softplus())
 xlogx = register_scalar_op(XLogX())
@@ -285,6 +324,6 @@ def relu(x, alpha=0):
 
 
 __all__ = [
-    "erf", "erfc", "erfinv", "erfcinv", "gamma", "gammaln", "psi", "tri_gamma",
+    "erf", "erfc", "erfinv", "erfcinv", "gamma", "gammaln", "psi", "tri_gamma", "polygamma",
     "sigmoid", "softplus", "log1pexp", "relu", "xlogx",
 ]

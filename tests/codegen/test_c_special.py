@@ -78,7 +78,7 @@ def _points(name):
     elif name == "erfcinv":
         p += [rng.uniform(0, 2, 2000), _logu(rng, -323.5, 0, 800), 2 - _logu(rng, -16, 0, 500),
               _near([0.5, 1.5, 1.0, 2.0, 5e-324, 1e-300]), [-1e-300, 2.0000001, 3.0]]
-    elif name in ("psi", "tri_gamma"):
+    elif name in ("psi", "tri_gamma") or name.startswith("polygamma"):
         n = np.arange(0.0, 60.0)
         p += [rng.uniform(-50, 50, 1500), rng.uniform(0, 3, 500), _logu(rng, -320, 300, 400),
               -_logu(rng, -3, 15, 300) - 0.5,
@@ -152,7 +152,35 @@ def _trigamma_mp(v):
     return mpmath.polygamma(1, v)
 
 
+@functools.cache
+def _cot_derivative(n):
+    """Integer coefficients (lowest degree first) of P_n, d^n/dt^n cot(t) = P_n(cot t):
+    P_0(c) = c, P_(k+1)(c) = -(1 + c**2) P_k'(c)."""
+    p = [0, 1]
+    for _ in range(n):
+        d = [k * a for k, a in enumerate(p)][1:]
+        p = [0] * (len(d) + 2)
+        for k, a in enumerate(d):
+            p[k] -= a
+            p[k + 2] -= a
+    return p
+
+
+def _polygamma_mp(n, v):
+    """mpmath's polygamma; below 0 the reflection formula with the derivatives of cot
+    (mpmath's own loses digits there, and crawls far below 0)."""
+    if v > 0:
+        return mpmath.polygamma(n, v)
+    c = mpmath.cospi(v) / mpmath.sinpi(v)
+    cot_n = sum(a * c**k for k, a in enumerate(_cot_derivative(n)) if a)
+    return (-1) ** n * mpmath.polygamma(n, 1 - v) - mpmath.pi ** (n + 1) * cot_n
+
+
+# polygamma(n, x) at these constant orders is tested as a function of x like the others.
+POLYGAMMA_ORDERS = (1, 2, 3, 6, 25)
+
 MP = {
+    **{f"polygamma{n}": functools.partial(_polygamma_mp, n) for n in POLYGAMMA_ORDERS},
     "erfinv": mpmath.erfinv,
     "erfcinv": _erfcinv_mp,
     "psi": mpmath.digamma,
@@ -180,6 +208,14 @@ def _contract_value(name, v):
         return NAN if v == -INF or (v < 0 and v == math.floor(v)) else {INF: INF}.get(v)
     if name == "tri_gamma":
         return NAN if v == -INF else INF if v <= 0 and v == math.floor(v) else {INF: 0.0}.get(v)
+    if name.startswith("polygamma"):  # odd orders: +inf at the poles; even: as psi
+        if v == -INF or v == INF:
+            return NAN if v == -INF else 0.0
+        if v <= 0 and v == math.floor(v):
+            if int(name[len("polygamma"):]) % 2:
+                return INF
+            return NAN if v != 0 else INF if math.copysign(1, v) < 0 else -INF
+        return None
     if name == "erfcx":
         return {INF: 0.0, -INF: NAN}.get(v)
     if name == "log_erfc":
@@ -206,11 +242,13 @@ def _truth(name):
 
 
 REFERENCE = {
+    **{f"polygamma{n}": functools.partial(special_numpy.polygamma, n) for n in POLYGAMMA_ORDERS},
     "erfinv": special_numpy.erfinv, "erfcinv": special_numpy.erfcinv, "psi": special_numpy.psi,
     "tri_gamma": trigamma_numpy, "erfcx": stable.erfcx_numpy,
     "log_erfc": stable.log_erfc_numpy, "log1mexp": stable.log1mexp_numpy,
 }
-OPS = {"erfinv": T.erfinv, "erfcinv": T.erfcinv, "psi": T.psi, "tri_gamma": T.tri_gamma,
+OPS = {**{f"polygamma{n}": functools.partial(T.polygamma, n) for n in POLYGAMMA_ORDERS},
+       "erfinv": T.erfinv, "erfcinv": T.erfcinv, "psi": T.psi, "tri_gamma": T.tri_gamma,
        "erfcx": T.erfcx, "log_erfc": T.log_erfc, "log1mexp": T.log1mexp}
 NAMES = sorted(OPS)
 
@@ -250,7 +288,14 @@ def ulp_error(got, want, dtype, scale=None):
 
 def _cancellation_scale(name, x):
     """For psi on the negative axis, psi(1 - x) - pi cot(pi x): the size of those terms,
-    as the reference's error is ~1e-16 of them next to the zeros of psi. None elsewhere."""
+    as the reference's error is ~1e-16 of them next to the zeros of psi; for polygamma
+    (n) the size n! / d**(n+1) of its largest reflected term (d: the distance to the
+    nearest pole), which even orders cancel next to their zeros. None elsewhere."""
+    if name.startswith("polygamma"):
+        n = int(name[len("polygamma"):])
+        with np.errstate(all="ignore"):
+            d = np.abs(x - np.round(x))
+            return np.where((x < 0) & np.isfinite(x), math.factorial(n) / d ** (n + 1), 0.0)
     if name != "psi":
         return None
     with np.errstate(all="ignore"):
@@ -262,9 +307,11 @@ def _cancellation_scale(name, x):
 # Bounds in ulp against mpmath in float64 (C is the reference bit for bit, so these are the
 # reference's errors, measured on the points above: erfinv 4, erfcinv 3, psi 27 (34 on a
 # denser scan of [1.2, 1.75]: around the root window, psi ~ 0.2 is the difference of
-# terms ~ 2), trigamma 4, erfcx 4, log_erfc 3, log1mexp 1).
+# terms ~ 2), trigamma 4, erfcx 4, log_erfc 3, log1mexp 1; polygamma of orders 1, 2, 3,
+# 6, 25: 4, 5, 5, 7, 13, growing with n as n! / x**(n+1) is a product of n + 1 factors).
 MAX_ULP_F64 = {"erfinv": 6, "erfcinv": 6, "psi": 40, "tri_gamma": 6, "erfcx": 6, "log_erfc": 6,
-               "log1mexp": 2}
+               "log1mexp": 2, "polygamma1": 6, "polygamma2": 8, "polygamma3": 8,
+               "polygamma6": 10, "polygamma25": 20}
 # float32 rounds a float64 value accurate to ~40 ulp64 (~1e-7 ulp32) once: correctly
 # rounded but for a float64 error straddling a float32 midpoint.
 MAX_ULP_F32 = 0.5 + 1e-6
@@ -391,10 +438,34 @@ def test_integer_inputs_compute_in_float():
             _assert_same(got, want, f"{name} of {dtype}")
 
 
+@pytest.mark.parametrize("order_dtype", ["int64", "int8", "uint8"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_polygamma_with_an_order_per_element(order_dtype, dtype):
+    """The order as a tensor (broadcast against x), out-of-range orders (NaN), and order 0
+    (psi's own code): C is the reference, and the order does not set the dtype."""
+    n, x = T.vector("n", dtype=order_dtype), T.matrix("x", dtype=dtype)
+    out = T.polygamma(n, x)
+    assert out.dtype == dtype
+    f = th.function([n, x], out, mode=C)
+    assert all(c_perform(node) is not None for node in f.fgraph.apply_nodes
+               if str(node.op) == "polygamma")
+    info = np.iinfo(order_dtype)
+    orders = np.array([k for k in (0, 1, 2, 3, 4, 5, 11, 40, 127, 170, 171, 255, -1, -128)
+                       if info.min <= k <= info.max], order_dtype)
+    with np.errstate(over="ignore"):
+        xv = np.resize(_points("polygamma2"), (400, orders.size)).astype(dtype)
+    with np.errstate(all="ignore"):
+        got = f(orders, xv)
+        want = special_numpy.polygamma(orders.astype(dtype), xv)
+    _assert_same(got, want, f"polygamma({order_dtype}, {dtype})")
+    assert np.isnan(got[:, orders > 170]).all() and np.isnan(got[:, orders < 0]).all()
+    _assert_same(got[:, 0], run_c("psi", xv[:, 0]), "polygamma(0, x) is psi(x)")
+
+
 def test_fused_expression_is_one_kernel():
     x, y = T.dvectors("x", "y")
     out = T.erfinv(x * 0.3) * T.psi(T.exp(y)) + T.log1mexp(-abs(x)) - T.tri_gamma(y) \
-        + T.erfcx(x) * T.log_erfc(y) + T.erfcinv(T.exp(-abs(y)))
+        + T.erfcx(x) * T.log_erfc(y) + T.erfcinv(T.exp(-abs(y))) + T.polygamma(3, x * y)
     f = th.function([x, y], out, mode=C)
     nodes = list(f.fgraph.apply_nodes)
     assert len(nodes) == 1 and c_perform(nodes[0]) is not None

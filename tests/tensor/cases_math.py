@@ -108,6 +108,30 @@ def _away_from_poles(rng):
             (np.array([30.0]),), (np.array(57.3),)]
 
 
+def _polygamma_of_order(n):
+    return lambda x: T.polygamma(n, x)
+
+
+def _reference_polygamma(n):
+    return _in_float64(lambda x: sp.polygamma(n, x))
+
+
+def _polygamma_negative_samples(rng):
+    """Arguments between poles (not near 0: the higher orders' finite differences drown)."""
+    neg = -rng.integers(0, 4, size=(2, 3)) - rng.uniform(0.2, 0.8, size=(2, 3))
+    return [(neg,), (np.array([-7.3, -0.4, 0.5, 1.0, 2.0, 11.5]),), (np.array(-30.6),)]
+
+
+def _polygamma_order_samples(rng):
+    """(order, x): orders of several integer dtypes, broadcast against x or x against them."""
+    x = rand(rng, (2, 3), "float64", 0.3, 4.5)
+    neg = -rng.integers(0, 4, size=(1, 3)) - rng.uniform(0.15, 0.85, size=(1, 3))
+    return [(rng.integers(0, 5, size=(2, 3)).astype("int64"), x),
+            (np.array([1, 2, 4], "int8"), x), (np.array(3, "uint8"), x),
+            (rng.integers(1, 4, size=(2, 1)).astype("int32"), neg),
+            (np.array([0, 1, 2, 3, 4], "int16"), rand(rng, (), "float64", 0.5, 3.0))]
+
+
 def _extremes(rng):
     return [(np.array([-1000.0, -745.0, -40.0, -1.0, 0.0, 1.0, 40.0, 745.0, 1000.0]),)]
 
@@ -200,13 +224,20 @@ CASES = [
     *_unary("psi", T.psi, _in_float64(sp.psi), *_GAMMA_SAMPLES),
     OpCase("math_psi_negative", T.psi, _in_float64(sp.psi), _away_from_poles, rtol=1e-11,
            atol=1e-13, grad_tol=1e-4),
-    # tri_gamma has no gradient (it would need the tetragamma function).
-    OpCase("math_tri_gamma", T.tri_gamma, _in_float64(lambda x: sp.polygamma(1, x)),
-           _float64_samples(0.3, 4.5, 1, 6), grad=False, **F64_TOL),
-    OpCase("math_tri_gamma_float32", T.tri_gamma, _in_float64(lambda x: sp.polygamma(1, x)),
-           _float32_samples(0.3, 4.5, 1, 6), grad=False, **F32_TOL),
+    *_unary("tri_gamma", T.tri_gamma, _in_float64(lambda x: sp.polygamma(1, x)),
+            *_GAMMA_SAMPLES),
     OpCase("math_tri_gamma_negative", T.tri_gamma, _in_float64(lambda x: sp.polygamma(1, x)),
-           _away_from_poles, grad=False, rtol=1e-12, atol=1e-13),
+           _away_from_poles, rtol=1e-12, atol=1e-13, grad_tol=1e-4),
+    # polygamma(n, x) with a constant order, and with the order an integer tensor
+    *[case for n in (0, 1, 2, 3, 6)
+      for case in _unary(f"polygamma{n}", _polygamma_of_order(n), _reference_polygamma(n),
+                         *_GAMMA_SAMPLES, f64_tol={"rtol": 1e-12, "atol": 1e-13})],
+    *[OpCase(f"math_polygamma{n}_negative", _polygamma_of_order(n), _reference_polygamma(n),
+             _polygamma_negative_samples, rtol=1e-11, atol=1e-12, grad_tol=1e-4)
+      for n in (2, 3)],
+    OpCase("math_polygamma_order_tensor", T.polygamma,
+           _in_float64(lambda n, x: sp.polygamma(n, x)), _polygamma_order_samples,
+           rtol=1e-12, atol=1e-13, grad_tol=1e-4),
     # -- logistic family
     *_unary("sigmoid", T.sigmoid, _reference_sigmoid, -8.0, 8.0, (-5, 5)),
     OpCase("math_sigmoid_extremes", T.sigmoid, _reference_sigmoid, _extremes, **F64_TOL),

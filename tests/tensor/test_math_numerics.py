@@ -1,6 +1,7 @@
 """Extreme values, dtype rules and gradients of the transcendental and special
 functions (tensor/math.py, tensor/special.py) that the registry cases do not
-reach: overflow limits of sigmoid/softplus, tri_gamma accuracy, poles."""
+reach: overflow limits of sigmoid/softplus, tri_gamma accuracy, poles, polygamma's
+orders and the third derivative of gammaln."""
 
 import math
 import warnings
@@ -134,13 +135,77 @@ def test_tri_gamma_special_values():
     assert np.isnan(trigamma_numpy(np.array([-np.inf])))[0]
 
 
-def test_tri_gamma_gradient_is_not_implemented():
-    x = T.dscalar("x")
-    with pytest.raises(NotImplementedError, match="tri_gamma"):
-        T.grad(T.tri_gamma(x), x)
-    # psi's gradient is tri_gamma, so psi itself is differentiable once.
-    g = _compile([x], T.grad(T.psi(x), x))(2.5)
-    assert g == pytest.approx(float(sp.polygamma(1, 2.5)), rel=1e-13)
+def test_tri_gamma_gradient_is_polygamma_2():
+    x = T.dvector("x")
+    pts = np.array([0.3, 2.5, 17.0, -2.5, -0.7])
+    g = _compile([x], T.grad(T.tri_gamma(x).sum(), x))(pts)
+    np.testing.assert_allclose(g, sp.polygamma(2, pts), rtol=1e-13)
+    gg = _compile([x], T.grad(T.grad(T.psi(x).sum(), x).sum(), x))(pts)
+    np.testing.assert_allclose(gg, sp.polygamma(2, pts), rtol=1e-13)
+
+
+def _third_derivative_of_gammaln_mp(v):
+    """d^3/dx^3 log|gamma(x)| = psi''(x), by mpmath (the reflection formula below 0)."""
+    import mpmath
+
+    with mpmath.workdps(40):
+        v = mpmath.mpf(v)
+        if v > 0:
+            return float(mpmath.polygamma(2, v))
+        s, c = mpmath.sinpi(v), mpmath.cospi(v)
+        return float(mpmath.polygamma(2, 1 - v) - 2 * mpmath.pi**3 * c / s**3)
+
+
+@pytest.mark.parametrize("mode", ["PY", "C"])
+def test_third_derivative_of_gammaln(mode):
+    """T.grad thrice, forward over reverse, and forward thrice all give polygamma(2, x)."""
+    from symtheano.gradient import Rop
+
+    x, v = T.dvector("x"), T.dvector("v")
+    d1 = T.grad(T.gammaln(x).sum(), x)
+    d2 = T.grad(d1.sum(), x)
+    reverse = T.grad(d2.sum(), x)
+    forward_over_reverse = Rop(d2, x, v)
+    t1 = Rop(T.gammaln(x), x, v)
+    forward = Rop(Rop(t1, x, v), x, v)  # v**3 times the third derivative
+    f = th.function([x, v], [reverse, forward_over_reverse, forward], mode=mode)
+    pts = np.array([1e-3, 0.3, 1.0, 2.5, 17.0, 1e6, -0.7, -2.5, -10.3])
+    want = np.array([_third_derivative_of_gammaln_mp(p) for p in pts])
+    for got in f(pts, np.ones_like(pts)):
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+    vv = np.full_like(pts, 0.5)
+    np.testing.assert_allclose(f(pts, vv)[2], want * 0.125, rtol=1e-13)
+
+
+def test_polygamma_orders_dtypes_and_errors():
+    x, n = T.fvector("x"), T.bvector("n")
+    assert T.polygamma(2, x).dtype == "float32"
+    assert T.polygamma(n, T.ivector("i")).dtype == "float64"
+    assert T.polygamma(np.uint64(3), T.wvector("w")).dtype == "float32"
+    with pytest.raises(TypeError, match="integer order"):
+        T.polygamma(T.fscalar("order"), x)
+    with pytest.raises(TypeError, match="integer order"):
+        T.polygamma(1.0, x)
+    f = _compile([n, x], T.polygamma(n, x))
+    xv = np.array([0.5, 1.5, 4.0, -2.5], "float32")
+    got = f(np.array([0, 1, 2, -1], "int8"), xv)
+    np.testing.assert_allclose(got[:3], [sp.psi(0.5), sp.polygamma(1, 1.5),
+                                         sp.polygamma(2, 4.0)], rtol=1e-6)
+    assert np.isnan(got[3])  # no negative orders
+    # the order is not differentiable: its gradient is disconnected
+    xd, nd = T.dvector("xd"), T.lvector("nd")
+    g = T.grad(T.polygamma(nd, xd).sum(), xd)
+    gv = _compile([nd, xd], g)(np.array([0, 3]), np.array([2.0, 2.0]))
+    np.testing.assert_allclose(gv, [sp.polygamma(1, 2.0), sp.polygamma(4, 2.0)], rtol=1e-13)
+
+
+def test_polygamma_gradient_order_does_not_wrap():
+    """n + 1 of a narrow order is computed wide: uint8 255 -> 256 (NaN), not 0 (psi)."""
+    x, n = T.dvector("x"), T.vector("n", dtype="uint8")
+    g = _compile([n, x], T.grad(T.polygamma(n, x).sum(), x))
+    got = g(np.array([255, 127, 1], "uint8"), np.array([2.0, 2.0, 2.0]))
+    assert np.isnan(got[0]) and np.isfinite(got[1])
+    np.testing.assert_allclose(got[2], sp.polygamma(2, 2.0), rtol=1e-13)
 
 
 def test_gamma_family_poles_and_gradients():

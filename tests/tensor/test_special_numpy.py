@@ -491,3 +491,106 @@ def test_lists_and_complex(name):
     assert_close(f([0.1, 0.2, 0.3]), SCIPY[name](np.array([0.1, 0.2, 0.3])))
     with pytest.raises(TypeError):
         f(np.array([0.5 + 0.5j]))
+
+
+# ---------------------------------------------------------------------------------------
+# polygamma (two arguments: the order n, broadcast against x)
+# ---------------------------------------------------------------------------------------
+
+
+def _polygamma_points(r, size):
+    """Positive x from subnormal to huge, and negative x far out and next to the poles."""
+    k = np.round(r.uniform(-60, 0, size))
+    x = np.concatenate([
+        log_uniform(r, -310, 305, size), r.uniform(0.0, 40.0, size), r.uniform(-60, 0, size),
+        -log_uniform(r, 2, 15, size), -np.floor(log_uniform(r, 0, 15, size)) - 0.5,
+        k + log_uniform(r, -12, -0.4, size), k - log_uniform(r, -12, -0.4, size),
+        [0.5, -0.5, -2.5, 1.0, 2.0, 1e-20, -1e-20],
+    ])
+    return x[(x > 0) | (x != np.floor(x))]  # no poles
+
+
+def _reflected_size(n, x):
+    """n! / d**(n+1), d the distance of x < 0 to the nearest pole: the size of the terms that
+    cancel next to the zeros of polygamma of even order (0 for x > 0)."""
+    with np.errstate(all="ignore"):
+        d = np.abs(x - np.round(x))
+        return np.where(x < 0, math.factorial(n) / d ** (n + 1.0), 0.0)
+
+
+@pytest.mark.parametrize("n, size, rtol", [(1, 300, 1e-15), (2, 300, 1.5e-15),
+                                           (3, 200, 1.5e-15), (6, 100, 2e-15),
+                                           (25, 60, 4e-15), (100, 25, 2e-14)])
+def test_polygamma_against_mpmath(n, size, rtol):
+    mp = pytest.importorskip("mpmath")
+    x = _polygamma_points(np.random.default_rng(n), size)
+
+    # d^n/dt^n cot(t) = P(cot t), P's integer coefficients (lowest degree first) from
+    # P_0(c) = c and P_(k+1)(c) = -(1 + c**2) P_k'(c)
+    p = [0, 1]
+    for _ in range(n):
+        d = [k * a for k, a in enumerate(p)][1:]
+        p = [-(d[k] if k < len(d) else 0) - (d[k - 2] if 2 <= k < len(d) + 2 else 0)
+             for k in range(len(d) + 2)]
+
+    def exact(v):  # below 0: the reflection formula, (-1)^n psi^(n)(1 - v) - pi d^n/dv^n cot(pi v)
+        if v > 0:
+            return mp.polygamma(n, v)
+        c = mp.cospi(v) / mp.sinpi(v)
+        cot = mp.pi ** n * sum(a * c**k for k, a in enumerate(p) if a)
+        return (-1) ** n * mp.polygamma(n, 1 - v) - mp.pi * cot
+
+    with mp.workdps(40 + n):
+        expected = np.array([float(exact(mp.mpf(float(v)))) for v in x])
+    got = sn.polygamma(n, x)
+    big = ~np.isfinite(expected)  # beyond the float64 range
+    np.testing.assert_array_equal(got[big], expected[big])
+    assert_close(got[~big], expected[~big], rtol=rtol, floor=_reflected_size(n, x[~big]))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
+def test_polygamma_against_scipy(n):
+    r = rng()
+    x = np.concatenate([np.linspace(0.01, 50.0, 20_001), log_uniform(r, -5, 8, 5_000),
+                        r.uniform(-30.0, 0.0, 5_000)])
+    x = x[np.abs(x - np.round(x)) > 1e-2]
+    assert_close(sn.polygamma(n, x), sc.polygamma(n, x), rtol=RTOL, floor=_reflected_size(n, x))
+
+
+def test_polygamma_order_zero_is_psi_and_orders_broadcast():
+    x = np.linspace(-5.3, 7.1, 37)
+    np.testing.assert_array_equal(sn.polygamma(0, x), sn.psi(x))
+    n = np.arange(5).reshape(5, 1)
+    out = sn.polygamma(n, x)
+    assert out.shape == (5, 37)
+    for k in range(5):
+        np.testing.assert_array_equal(out[k], sn.polygamma(k, x))
+
+
+def test_polygamma_documented_special_values():
+    inf, nan = np.inf, np.nan
+    x = [0.0, -0.0, -1.0, -7.0, inf, -inf, nan]
+    np.testing.assert_array_equal(sn.polygamma(1, x), [inf, inf, inf, inf, 0.0, nan, nan])
+    np.testing.assert_array_equal(sn.polygamma(3, x), [inf, inf, inf, inf, 0.0, nan, nan])
+    np.testing.assert_array_equal(sn.polygamma(2, x), [-inf, inf, nan, nan, -0.0, nan, nan])
+    assert np.signbit(sn.polygamma(2, inf)) and not np.signbit(sn.polygamma(3, inf))
+    # orders outside 0..170 (n! overflows above) and non-integer orders
+    assert np.isnan(sn.polygamma([-1, 171, 1000, 2.5, nan], 3.0)).all()
+    assert np.isfinite(sn.polygamma(170, 200.0)) and sn.polygamma(170, 0.5) == -inf
+
+
+def test_polygamma_dtypes_scalars_and_warnings():
+    for dt in (np.float32, np.float16):
+        x = np.array([0.25, 1.5, -2.5], dtype=dt)
+        assert sn.polygamma(np.int64(2), x).dtype == dt
+        np.testing.assert_array_equal(sn.polygamma(2, x),
+                                      sn.polygamma(2, x.astype(np.float64)).astype(dt))
+    assert sn.polygamma(np.array([1, 2], np.float32), np.array([1, 2])).dtype == np.float64
+    out = sn.polygamma(3, 0.7)
+    assert np.ndim(out) == 0 and isinstance(out, np.generic)
+    assert sn.polygamma(1, np.empty((2, 0))).shape == (2, 0)
+    with np.errstate(all="raise"):
+        for n in (0, 1, 2, 5, 170):
+            sn.polygamma(n, SPECIAL)
+    with pytest.raises(TypeError):
+        sn.polygamma(1j, 2.0)

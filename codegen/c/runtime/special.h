@@ -1,9 +1,9 @@
 /* Special functions for generated kernels: erf, erfc, erfinv, erfcinv, digamma
- * (psi), trigamma, erfcx, log(erfc(x)) and log(1 - exp(x)); also gamma and
+ * (psi), trigamma, polygamma, erfcx, log(erfc(x)) and log(1 - exp(x)); also gamma and
  * log|gamma| (libm's, with the reference's special values).
  *
  * The contract is the NumPy reference: symtheano/tensor/special_numpy.py
- * (erf, erfc, erfinv, erfcinv, psi), tensor/special.py (trigamma_numpy) and
+ * (erf, erfc, erfinv, erfcinv, psi, polygamma), tensor/special.py (trigamma_numpy) and
  * tensor/stable.py (erfcx, log_erfc, log1mexp). Each function below is a
  * scalar transcription of its reference: the same branches, the same
  * constants, the same operations in the same order, with the same libm calls.
@@ -281,6 +281,69 @@ static inline double st_trigamma_f64(double z) {
     double r = st_sp_trigamma_pos(1.0 - z);
     double s = sin(ST_SP_PI * (z - rint(z)));
     return s == 0.0 ? INFINITY : ST_SP_PI_SQUARED / (s * s) - r;
+}
+
+/* -- polygamma: psi^(n)(x) = (-1)^(n+1) n! zeta(n+1, x) for n >= 1 ---------- */
+/* B_2j / (2j)!, j = 1..12: the Euler-Maclaurin tail of zeta(n+1, w) */
+static const double st_sp_bernoulli_scaled[12] = {
+    0.08333333333333333, -0.001388888888888889, 3.306878306878307e-05,
+    -8.267195767195768e-07, 2.08767569878681e-08, -5.284190138687493e-10,
+    1.3382536530684679e-11, -3.3896802963225827e-13, 8.586062056277845e-15,
+    -2.174868698558062e-16, 5.5090028283602295e-18, -1.3954464685812522e-19};
+
+/* scale k! zeta(k + 1, y) for an integer 1 <= k <= 170, y > 0 (or +inf) and a
+ * power of two scale (exact: no result here is subnormal): the
+ * recurrence up to y >= 10 + 0.75 k, then (k-1)! y^-k (1 + k/(2y) + sum_j
+ * B_2j/(2j)! k (k+1) ... (k+2j-1) y^-2j); k! y^-(k+1) as 1/y times i/y, i = 1..k
+ * (no partial product leaves the double range unless the result does) */
+static inline double st_sp_scaled_hurwitz(double k, double y, double scale) {
+    double acc = 0.0, bound = 10.0 + 0.75 * k;
+    int top = (int)k;
+    while (y < bound) {
+        double p = scale / y;
+        for (int i = 1; i <= top; i++) p = p * ((double)i / y);
+        acc = acc + p;
+        y = y + 1.0;
+    }
+    double r = 1.0 / y, p = scale * r, u, t = 1.0, s = 0.0;
+    for (int i = 1; i < top; i++) p = p * ((double)i / y);
+    u = r * r;
+    for (int j = 1; j <= 12; j++) {
+        t = t * ((k + (double)(2 * j - 2)) * (k + (double)(2 * j - 1)) * u);
+        s = s + st_sp_bernoulli_scaled[j - 1] * t;
+    }
+    return acc + p * (1.0 + (0.5 * k * r + s));
+}
+
+/* n a float holding an integer 0..170 (else NaN); n = 0 is psi. Below 0, with
+ * f = x - floor(x), zeta(n+1, x) = zeta(n+1, f) + (-1)^(n+1) (zeta(n+1, 1-f) -
+ * zeta(n+1, 1-x)), 1 - f taken as ceil(x) - x (exact). Poles: +inf for odd n;
+ * for even n -inf at +0, +inf at -0, NaN at the negative integers (as psi). */
+static inline double st_polygamma_f64(double n, double x) {
+    double z;
+    if (!(n >= 0.0 && n <= 170.0 && n == floor(n)) || isnan(x)) return NAN;
+    if (n == 0.0) return st_psi_f64(x);
+    int odd = fmod(n, 2.0) == 1.0;
+    if (x > 0.0) {
+        z = st_sp_scaled_hurwitz(n, x, 1.0);
+    } else if (x == 0.0) {
+        z = odd ? INFINITY : copysign(INFINITY, x);
+    } else if (x == floor(x)) {  /* a negative integer, or -inf */
+        z = odd && x != -INFINITY ? INFINITY : NAN;
+    } else {
+        /* near and mirror scaled by 2^-(n+1): n! 2^(n+1) overflows from n = 150 */
+        int order = (int)n + 1;
+        double down = ldexp(1.0, -order), up = ldexp(1.0, order);
+        double near = st_sp_scaled_hurwitz(n, x - floor(x), down);
+        double mirror = st_sp_scaled_hurwitz(n, ceil(x) - x, down);
+        double far = st_sp_scaled_hurwitz(n, 1.0 - x, 1.0);
+        z = odd ? (near + mirror) * up - far : (near - mirror) * up + far;
+    }
+    return odd ? z : -z;
+}
+
+static inline float st_polygamma_f32(float n, float x) {
+    return (float)st_polygamma_f64((double)n, (double)x);
 }
 
 /* -- the stable forms of tensor/stable.py ------------------------------------ */
