@@ -8,3 +8,20 @@ import pathlib
 if "SYMTHEANO_CACHE_DIR" not in os.environ:
     root = pathlib.Path(__file__).resolve().parent.parent
     os.environ["SYMTHEANO_CACHE_DIR"] = str(root / ".test-compile-cache")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False,
+                     help="run tests marked slow (also: SYMTHEANO_RUN_SLOW=1)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `slow` (hours of CPU or many GiB of memory) run only when asked."""
+    if config.getoption("--runslow") or os.environ.get("SYMTHEANO_RUN_SLOW", "") == "1":
+        return
+    import pytest
+
+    skip = pytest.mark.skip(reason="slow: run with --runslow or SYMTHEANO_RUN_SLOW=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -34,6 +34,13 @@ def _describe(var):
     return f"{var} {var.type.describe_shape()}"
 
 
+def _label(var):
+    """How an error names an operand: its name, or its expression (printing.short_label)."""
+    from symtheano.printing import short_label  # printing imports the tensor package
+
+    return short_label(var)
+
+
 def _check_static_inner(what, a, a_axis, b, b_axis):
     """ValueError naming both inputs when the contracted static sizes differ."""
     sa, sb = a.type.shape[a_axis], b.type.shape[b_axis]
@@ -45,7 +52,7 @@ def _check_static_inner(what, a, a_axis, b, b_axis):
 
 def _check_runtime_inner(what, node, a, a_axis, b, b_axis):
     if a.shape[a_axis] != b.shape[b_axis]:
-        va, vb = node.inputs
+        va, vb = map(_label, node.inputs)
         raise ValueError(f"{what}: the inner dimensions do not match: {va} has shape {a.shape} "
                          f"(size {a.shape[a_axis]} in dimension {a_axis}), {vb} has shape "
                          f"{b.shape} (size {b.shape[b_axis]} in dimension {b_axis})")

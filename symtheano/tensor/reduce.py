@@ -264,7 +264,7 @@ class Argmax(Op):
     def perform(self, node, inputs, output_storage):
         (x,) = inputs
         ax = self.axis
-        if x.size == 0 or (ax is not None and x.shape[ax] == 0):
+        if (x.size == 0) if ax is None else (x.shape[ax] == 0):  # only the reduced axis
             raise ValueError(f"{type(self).__name__.lower()} of an empty axis of "
                              f"{node.inputs[0]} (shape {x.shape})")
         output_storage[0][0] = np.asarray(type(self).numpy_fn(x, axis=ax), dtype="int64")
