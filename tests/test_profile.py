@@ -68,6 +68,7 @@ def test_a_profiled_cuda_program_keeps_its_device_path():
     """mode="CUDA" programs (here on the host-emulated device) are profiled as whole
     calls; the device path (inputs uploaded once, updates on the device) is kept."""
     from symtheano.codegen.cuda.device import FakeDevice
+
     from symtheano.compile.mode import Mode
 
     x = T.dvector("x")
