@@ -98,9 +98,25 @@ def test_no_nvcc(monkeypatch):
     assert "nvcc" in _function_error()
 
 
-def test_device_flag_asks_for_cuda(monkeypatch):
+@pytest.fixture
+def set_config():
+    """Set config values within a test; restored afterwards. (Not monkeypatch.setattr:
+    config's settings are not instance attributes, and pytest's undo would delete
+    what it finds no instance entry for.)"""
+    saved = {}
+
+    def set_to(key, value):
+        saved.setdefault(key, getattr(config, key))
+        setattr(config, key, value)
+
+    yield set_to
+    for key, value in saved.items():
+        setattr(config, key, value)
+
+
+def test_device_flag_asks_for_cuda(monkeypatch, set_config):
     monkeypatch.setitem(sys.modules, "pycuda", None)
-    monkeypatch.setattr(config, "device", "cuda")
+    set_config("device", "cuda")
     assert "pycuda is not installed" in _function_error(mode=None)
     # an explicit mode still wins over the device flag
     x = T.dvector("x")
@@ -108,9 +124,9 @@ def test_device_flag_asks_for_cuda(monkeypatch):
     np.testing.assert_allclose(f(np.zeros(2)), [1.0, 1.0])
 
 
-def test_config_mode_cuda(monkeypatch):
+def test_config_mode_cuda(monkeypatch, set_config):
     monkeypatch.setitem(sys.modules, "pycuda", None)
-    monkeypatch.setattr(config, "mode", "CUDA")
+    set_config("mode", "CUDA")
     assert "pycuda is not installed" in _function_error(mode=None)
 
 
