@@ -21,13 +21,7 @@ import os
 import sys
 import time
 
-
-def _size(n):
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"  # unreachable
+from symtheano.doctor import _size  # noqa: E402  (one byte-size format)
 
 
 def _ago(timestamp, now):

@@ -57,6 +57,7 @@ from .timing import (
     THREAD_VARS,
     XLA_ONE_THREAD,
     calibrate,
+    round_robin,
     thread_env,
     threads_setting,
     time_limit,
@@ -290,22 +291,7 @@ def interleave(cases, reps, target):
     case, starting from a different one each time; the collector is off meanwhile."""
     for c in cases.values():
         calibrate(c, target)
-    keys = list(cases)
-    gc_was = gc.isenabled()
-    gc.disable()
-    try:
-        for r in range(reps):
-            gc.collect()
-            for k in keys[r % len(keys):] + keys[: r % len(keys)]:
-                c = cases[k]
-                fn, args, n = c.fn, c.args, c.number
-                t0 = time.perf_counter()
-                for _ in range(n):
-                    fn(*args)
-                c.samples.append((time.perf_counter() - t0) / n)
-    finally:
-        if gc_was:
-            gc.enable()
+    round_robin(cases, reps)
 
 
 def page_faults_per_call(case):

@@ -114,6 +114,14 @@ def measure(cases, quick):
     else:
         sample = sum(max(target, t) for t in per_call.values())
         reps = max(5, min(21, int(6.0 / sample)))
+    round_robin(cases, reps)
+    return reps
+
+
+def round_robin(cases, reps):
+    """`reps` repetitions, each taking one sample of every case (a batch of
+    `case.number` calls), starting from a different case each time; the
+    collector is off meanwhile."""
     keys = list(cases)
     gc_was = gc.isenabled()
     gc.disable()
@@ -130,7 +138,6 @@ def measure(cases, quick):
     finally:
         if gc_was:
             gc.enable()
-    return reps
 
 
 # --------------------------------------------------------------------------- subprocesses

@@ -23,17 +23,6 @@ pytestmark = pytest.mark.skipif(not build.features().openmp,
                                 reason="the compiler has no OpenMP")
 
 
-@pytest.fixture
-def threads():
-    saved = th.config.openmp_threads
-
-    def set_to(n):
-        th.config.openmp_threads = n
-
-    yield set_to
-    th.config.openmp_threads = saved
-
-
 def _reduction_library(f):
     """The ctypes library of the one reduction node of compiled function f."""
     nodes = [n for n in f.fgraph.apply_nodes

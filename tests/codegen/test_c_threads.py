@@ -25,18 +25,6 @@ except build.CompilerUnavailable as exc:  # pragma: no cover - depends on the ma
 OPENMP = build.features().openmp
 
 
-@pytest.fixture
-def threads():
-    """Set config.openmp_threads within a test; restored afterwards."""
-    saved = th.config.openmp_threads
-
-    def set_to(n):
-        th.config.openmp_threads = n
-
-    yield set_to
-    th.config.openmp_threads = saved
-
-
 def _expr(x, y):
     return T.tanh(x) * T.exp(-y) + T.sqrt(T.abs(x - y)) + T.switch(T.lt(x, y), x, y)
 
