@@ -33,6 +33,7 @@ import numpy as np
 from symtheano.codegen.c import build, export_source
 from symtheano.codegen.c.export_source import c_array, comment_text, int64_literal, literals
 from symtheano.codegen.c.linker import native_entry
+from symtheano.codegen.c.program import storage_plan
 
 from symtheano.graph.basic import Constant
 
@@ -99,30 +100,12 @@ class _Program:
     def __init__(self, fgraph, libraries, copied_inputs=()):
         self.fgraph = fgraph
         self.nodes = fgraph.toposort()
-        slot = {}
-        for v in fgraph.inputs:
-            slot.setdefault(v, len(slot))
-        for node in self.nodes:
-            for v in (*node.inputs, *node.outputs):
-                slot.setdefault(v, len(slot))
-        for v in fgraph.outputs:
-            slot.setdefault(v, len(slot))
+        slot, self.releases = storage_plan(fgraph, self.nodes)
         self.slot, self.variables = slot, list(slot)
         for v in self.variables:
             if getattr(v, "dtype", None) not in export_source.C_TYPES or v.ndim > MAX_DIMS:
                 raise ExportError(f"export_c: a value of type {v.type} has no C type here "
                                   f"(C types of bool, integers, float32/64; ndim <= {MAX_DIMS})")
-        keep = {slot[v] for v in fgraph.outputs}
-        last_reader = {}
-        for i, node in enumerate(self.nodes):
-            for v in node.inputs:
-                last_reader[slot[v]] = i
-            for v in node.outputs:
-                last_reader.setdefault(slot[v], i)  # never read: released at once
-        self.releases = [[] for _ in self.nodes]
-        for s, i in sorted(last_reader.items()):
-            if s not in keep:
-                self.releases[i].append(s)
         self.need = _needs(fgraph)
         self.entries = [_entry(node, i, libraries) for i, node in enumerate(self.nodes)]
         self.copied = {slot[v] for v in copied_inputs}

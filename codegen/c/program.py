@@ -76,33 +76,41 @@ def _compile_concurrently(nodes):
         return list(pool.map(native_entry, nodes))
 
 
+def storage_plan(fgraph, nodes):
+    """(slot of every variable, per node the slots to release after it) for running
+    `nodes` (fgraph's, in topological order): inputs first, then each node's inputs
+    and outputs as met, then the outputs; a slot is released after its last reader
+    (a value nothing reads, after the node making it), unless it is an output.
+    Shared by the C program runner, the standalone C export and the CUDA program."""
+    slot = {}
+    for v in fgraph.inputs:
+        slot.setdefault(v, len(slot))
+    for node in nodes:
+        for v in (*node.inputs, *node.outputs):
+            slot.setdefault(v, len(slot))
+    for v in fgraph.outputs:
+        slot.setdefault(v, len(slot))
+    keep = {slot[v] for v in fgraph.outputs}
+    last_reader = {}
+    for i, node in enumerate(nodes):
+        for v in node.inputs:
+            last_reader[slot[v]] = i
+        for v in node.outputs:
+            last_reader.setdefault(slot[v], i)  # never read: released at once
+    releases = [[] for _ in nodes]
+    for s, i in sorted(last_reader.items()):
+        if s not in keep:
+            releases[i].append(s)
+    return slot, releases
+
+
 class NativeProgram:
     """Runs a FunctionGraph in one call of an `st_vm.Program`."""
 
     def __init__(self, fgraph):
         self.fgraph = fgraph
         self.nodes = fgraph.toposort()
-        slot = {}
-        for v in fgraph.inputs:
-            slot.setdefault(v, len(slot))
-        for node in self.nodes:
-            for v in node.inputs:
-                slot.setdefault(v, len(slot))
-            for v in node.outputs:
-                slot.setdefault(v, len(slot))
-        for v in fgraph.outputs:
-            slot.setdefault(v, len(slot))
-        keep = {slot[v] for v in fgraph.outputs}
-        last_reader = {}
-        for i, node in enumerate(self.nodes):
-            for v in node.inputs:
-                last_reader[slot[v]] = i
-            for v in node.outputs:
-                last_reader.setdefault(slot[v], i)  # never read: released at once
-        releases = [[] for _ in self.nodes]
-        for s, i in last_reader.items():
-            if s not in keep:
-                releases[i].append(s)
+        slot, releases = storage_plan(fgraph, self.nodes)
 
         self.kinds = []  # per node: "native", "compiled" or "reference"
         instructions = []

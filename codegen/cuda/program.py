@@ -39,6 +39,7 @@ NumPy arrays, or as DeviceArrays when the function was compiled with
 from __future__ import annotations
 
 import numpy as np
+from symtheano.codegen.c.program import storage_plan
 from symtheano.codegen.cuda import assemble
 from symtheano.codegen.cuda.device import DeviceArray, ghost, unghost
 from symtheano.codegen.cuda.kernels import kernel_for
@@ -96,29 +97,11 @@ class CudaProgram:
         self.fgraph, self.device = fgraph, device
         self.return_device = False
         self.nodes = fgraph.toposort()
-        slot = {}
-        for v in fgraph.inputs:
-            slot.setdefault(v, len(slot))
-        for node in self.nodes:
-            for v in (*node.inputs, *node.outputs):
-                slot.setdefault(v, len(slot))
-        for v in fgraph.outputs:
-            slot.setdefault(v, len(slot))
+        slot, releases = storage_plan(fgraph, self.nodes)
         self.n_slots = len(slot)
         self.input_slots = [slot[v] for v in fgraph.inputs]
         self.output_slots = [slot[v] for v in fgraph.outputs]
         self.constants = [(s, v.data) for v, s in slot.items() if isinstance(v, Constant)]
-        keep = set(self.output_slots)
-        last_reader = {}
-        for i, node in enumerate(self.nodes):
-            for v in node.inputs:
-                last_reader[slot[v]] = i
-            for v in node.outputs:
-                last_reader.setdefault(slot[v], i)
-        releases = [[] for _ in self.nodes]
-        for s, i in last_reader.items():
-            if s not in keep:
-                releases[i].append(s)
         on_host = {v: isinstance(v, Constant) for v in slot}
         self.kinds, self.steps = [], []
         self._scale = {}
