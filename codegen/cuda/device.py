@@ -17,7 +17,11 @@ cuBLAS, FakeDevice with NumPy):
 - `gemm(a, b, c, alpha, beta)`, `gemv(a, x, y, alpha, beta)`: cuBLAS products,
   c = alpha a b + beta c in place (cublas.py); alpha and beta are numbers or
   0-d DeviceArrays;
-- `synchronize()`: wait for queued work (timings only).
+- `synchronize()`: wait for queued work (timings only);
+- `event()` / `elapsed(start, end)`: a marker recorded now in the device's
+  queue, and the seconds between two markers once both were reached (after
+  `synchronize()`); only profiled calls record them (codegen/cuda/profile.py):
+  CUDA events on a GPU, the host clock on FakeDevice.
 
 Views need no device call: a DeviceArray is an owner (what keeps the memory
 alive: a pycuda allocation, or a NumPy buffer for the fake), the address of its
@@ -29,6 +33,7 @@ allocation when it is collected), so dropping a value frees its buffer.
 
 from __future__ import annotations
 
+import time
 import weakref
 
 import numpy as np
@@ -112,7 +117,11 @@ class FakeDevice:
     """The device interface over host memory, for tests: each allocation is a NumPy
     byte buffer, a kernel is the node's reference `perform` run on views of those
     buffers (only for nodes that have a CUDA kernel, so the program's host
-    fallback is exercised as on a GPU), gemm/gemv are NumPy products. `counts`
+    fallback is exercised as on a GPU), but advanced indexing, whose host side
+    plans several launches, runs that host code over NumPy emulations of its
+    kernels (advindex_emulate.py), and PaddedSum runs its packed launch through
+    an emulation of its kernel (padded_sum.emulate); gemm/gemv are NumPy
+    products; `event()` reads the host clock. `counts`
     says how often data crossed the (pretend) bus: "upload" and "download";
     `live` is how many allocations are alive and `peak` the most there were at once
     (freeing is checked through them).
@@ -131,6 +140,14 @@ class FakeDevice:
 
     def synchronize(self):
         """Nothing is queued on a FakeDevice."""
+
+    def event(self):
+        """A marker: the host clock now (nothing is queued, so work is done when
+        the call that queued it returns)."""
+        return time.perf_counter()
+
+    def elapsed(self, start, end):
+        return end - start
 
     def _released(self):
         self.live -= 1
@@ -152,6 +169,8 @@ class FakeDevice:
         """The NumPy view of a DeviceArray's memory (no copy; the fake's own business)."""
         owner = array.owner
         offset = array.gpudata - owner.ctypes.data
+        if array.size == 0:  # an empty view may start past its (1-byte) buffer
+            return np.empty(array.shape, array.dtype)
         return np.ndarray(array.shape, array.dtype, buffer=owner, offset=offset,
                           strides=array.strides)
 
@@ -174,8 +193,21 @@ class FakeDevice:
     def kernel(self, node, inputs, out=None):
         from symtheano.codegen.cuda.kernels import kernel_for
 
-        if kernel_for(node) is None:
+        kernel = kernel_for(node)
+        if kernel is None:
             return None
+        if kernel.kind in ("advanced", "advanced_inc"):  # emulated launch by launch
+            from symtheano.codegen.cuda.advindex_emulate import run_emulated
+
+            return run_emulated(self, kernel, node, inputs)
+        if kernel.kind == "padded_sum":  # the kernel's own launch, emulated
+            from symtheano.codegen.cuda import padded_sum
+
+            result = None if out is not None else padded_sum.emulate(self, kernel, node, inputs)
+            if result is None:
+                return None
+            self.counts["kernel"] += 1
+            return [result]
         self.counts["kernel"] += 1
         views = [self.host_view(a) if isinstance(a, DeviceArray) else np.asarray(a)
                  for a in inputs]  # sizes a kernel's host reads come as host values

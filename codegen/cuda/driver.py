@@ -63,7 +63,8 @@ def _host_value(value):
 
 class Runtime:
     """One GPU (device 0 by default) and the modules loaded on it: the device
-    interface of device.py (empty, upload, download, copy, kernel, gemm, gemv)."""
+    interface of device.py (empty, upload, download, copy, kernel, gemm, gemv,
+    synchronize, event, elapsed)."""
 
     def __init__(self, device=0):
         availability.require()
@@ -96,6 +97,17 @@ class Runtime:
     def synchronize(self):
         """Wait until everything queued on the device has run (for timings)."""
         self.context.synchronize()
+
+    def event(self):
+        """A CUDA event recorded now on the (default) stream: a profiled call's
+        marker between steps (codegen/cuda/profile.py)."""
+        event = self.drv.Event()
+        event.record()
+        return event
+
+    def elapsed(self, start, end):
+        """Seconds between two recorded events, once both were reached."""
+        return start.time_till(end) * 1e-3
 
     def close(self):
         if self._blas is not None:
@@ -368,6 +380,20 @@ class Runtime:
             return out
         add = layout.take_launch("st_scatter_add", args, self.sm_count)
         return out if self.checked_launch(kernel.source, add) else None
+
+    def _advanced(self, kernel, node, inputs, out=None):
+        """AdvancedSubtensor and AdvancedIncSubtensor in general (advindex.py)."""
+        from symtheano.codegen.cuda import advindex
+
+        return advindex.run(self, kernel, node, inputs)
+
+    _advanced_inc = _advanced
+
+    def _padded_sum(self, kernel, node, inputs, out=None):
+        """PaddedSum in one launch (padded_sum.py)."""
+        from symtheano.codegen.cuda import padded_sum
+
+        return padded_sum.run(self, kernel, node, inputs)
 
     def _softmax(self, kernel, node, inputs, out=None):
         (axis,) = kernel.params

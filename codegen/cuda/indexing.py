@@ -1,7 +1,10 @@
 """CUDA kernels that follow integer indices: OneHot (tensor/nnet.py) and indexing
 along one axis with an integer array, x[:, ..., :, idx] (AdvancedSubtensor,
 which `take` builds) and its updates (AdvancedIncSubtensor: set, or increment
-accumulating at repeated indices like np.add.at).
+accumulating at repeated indices like np.add.at; kernels.py sends float
+increments to advindex.py instead, whose sorted sums are reproducible, so
+scatter_add's atomicAdd serves integers only). Other advanced indexes
+(several arrays, masks, arrays after slices or integers) are advindex.py's.
 
 The sources say only the types (the array's, the indices'); the kernels are the
 templates runtime/one_hot.cuh and runtime/take.cuh. Which index a node takes the

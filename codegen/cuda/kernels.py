@@ -6,8 +6,13 @@ reference `perform` on host copies; see driver.py).
 Covered: elementwise nodes (Elemwise and the fused Composite), reductions (Sum,
 Prod, Max, Min, All, Any, Argmax, Argmin, and FusedReduce: a Composite reduced
 in the same kernel), Softmax and LogSoftmax, LogSumExp and SoftmaxCrossentropy,
-OneHot, and integer-array indexing along one axis (AdvancedSubtensor and
-AdvancedIncSubtensor of x[:, ..., :, idx]). Products go to cuBLAS (cublas.py),
+OneHot, integer-array indexing along one axis (AdvancedSubtensor and
+AdvancedIncSubtensor of x[:, ..., :, idx]; take library), advanced indexing in
+general (advindex.py: several broadcasting index arrays, boolean masks through a
+device nonzero, mixed with slices, integers and new axes; set, and increments
+bit-identical to np.add.at through a sort, or exact integer atomics; a float
+increment on one axis comes here too), and PaddedSum (padded_sum.py: one
+pass over the output, evaluating the C back end's Composites). Products go to cuBLAS (cublas.py),
 not to generated kernels; Alloc, Join and IncSubtensor are assembled from
 copies and elementwise kernels (assemble.py). The sources depend only on what is computed (scalar
 steps, dtypes, the reduction kind), never on shapes, axes or user-chosen names;
@@ -20,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 
 from symtheano.codegen.c.elemwise_emit import as_composite, broadcast_masks
-from symtheano.codegen.cuda import elemwise, indexing, nnet, reduce
+from symtheano.codegen.cuda import advindex, elemwise, indexing, nnet, padded_sum, reduce
 
 from symtheano.tensor.advanced_subtensor import AdvancedIncSubtensor, AdvancedSubtensor
 from symtheano.tensor.composite import FusedReduce
@@ -34,15 +39,20 @@ MAX_DIMS = 16  # ST_CUDA_MAX_DIMS in runtime/symtheano_rt.cuh
 class Kernel:
     """A node's CUDA library.
 
-    kind: "elementwise", "reduce", "softmax", "logsumexp", "one_hot", "take" or
-    "scatter"; source: the CUDA source; symbols: the names of its kernels (with the
-    default ST_SYM, st_<name>); params: what the host needs besides the source
+    kind: "elementwise", "reduce", "softmax", "logsumexp", "one_hot", "take",
+    "scatter", "advanced", "advanced_inc" or "padded_sum"; source: the CUDA
+    source; symbols: the names of its kernels (with the default ST_SYM,
+    st_<name>); params: what the host needs besides the source
     (elementwise: the output ndim, the inplace input or -1, per input the mask of
     declared-broadcastable dimensions; reduce: the reduced axes, ndim and the
     masks; softmax: the axis or None; logsumexp: the reduced axes and whether it is
     the cross-entropy (labels as a second input); take: the indexed axis; scatter:
-    the axis and set_instead_of_inc); host_inputs: the inputs the host reads
-    (sizes: OneHot's number of classes), which a program passes as host values."""
+    the axis and set_instead_of_inc; advanced: the idx_list; advanced_inc: the
+    idx_list, set_instead_of_inc and "sorted" or "atomic"; padded_sum: the output
+    ndim, the terms' boxes, each term input's term and broadcast mask);
+    host_inputs: the inputs the host reads (sizes: OneHot's number of classes,
+    PaddedSum's output shape, advanced indexing's integer scalars and slice
+    bounds), which a program passes as host values."""
 
     kind: str
     source: str
@@ -137,16 +147,34 @@ def _take(node):
     if type(op) is AdvancedSubtensor:
         return Kernel("take", source, symbols, (axis,))
     if node.inputs[1].dtype != x.dtype or not (
-            op.set_instead_of_inc or x.dtype in indexing.ATOMIC_ADD_DTYPES):
-        return None
+            op.set_instead_of_inc or x.dtype in advindex.ATOMIC_INT_DTYPES):
+        return None  # float increments: advindex's reproducible sorted path
     return Kernel("scatter", source, symbols, (axis, op.set_instead_of_inc))
+
+
+def _advanced(node):
+    found = advindex.kernel_parts(node)
+    if found is None:
+        return None
+    kind, source, symbols, params, host_inputs = found
+    return Kernel(kind, source, symbols, params, host_inputs=host_inputs)
+
+
+def _padded_sum(node):
+    found = padded_sum.kernel_parts(node)
+    if found is None:
+        return None
+    source, params = found
+    return Kernel("padded_sum", source, _symbols(padded_sum.KERNELS), params,
+                  host_inputs=tuple(range(params[0])))
 
 
 def kernel_for(node):
     """The Kernel computing `node`, or None when the CUDA back end has none."""
     if any(v.ndim > MAX_DIMS for v in (*node.inputs, *node.outputs)):
         return None
-    for make in (_elementwise, _reduction, _softmax, _logsumexp, _one_hot, _take):
+    for make in (_elementwise, _reduction, _softmax, _logsumexp, _one_hot, _take,
+                 _advanced, _padded_sum):
         found = make(node)
         if found is not None:
             return found

@@ -15,13 +15,22 @@ program is built:
   index, SpecifyShape, CheckShape: a DeviceArray on the same memory, no copy;
 - "blas": Dot, Gemm, Gemv and Ger through the device's cuBLAS gemm/gemv;
 - "kernel": the node's generated kernel (kernels.kernel_for); inputs the kernel's
-  host reads (OneHot's number of classes) are passed as host values;
+  host reads (OneHot's number of classes, the integer scalars and slice bounds
+  of an advanced index, PaddedSum's output shape) are passed as host values.
+  PaddedSum is one kernel (padded_sum.py), so a gradient of shifted slices
+  (Rosenbrock's) runs without a fallback. Advanced indexing in general
+  (integer arrays, boolean masks, set and increment; advindex.py) runs here
+  too, a boolean mask costing one read-back of its true count;
 - "assemble": Alloc, Join and IncSubtensor, built on the device from copies and
   elementwise kernels writing into views of the output (assemble.py); Alloc
   is assembled even from host inputs, since its output is large and its inputs
   small;
 - "fallback": anything else, and any call a kernel declines: inputs copied to
   the host, the reference `perform`, outputs copied back.
+
+A program of a function compiled with profile=True times each step on the
+device (profile.py: a device marker after each step, one synchronisation at
+the end of the call); without it a call records nothing.
 
 Host values a kernel reads (a mean's divisor) are copied to the device once
 and kept while they do not change; constants once per program. After each
@@ -40,7 +49,7 @@ from __future__ import annotations
 
 import numpy as np
 from symtheano.codegen.c.program import storage_plan
-from symtheano.codegen.cuda import assemble
+from symtheano.codegen.cuda import assemble, profile
 from symtheano.codegen.cuda.device import DeviceArray, ghost, unghost
 from symtheano.codegen.cuda.kernels import kernel_for
 
@@ -93,6 +102,9 @@ def _step_kind(node, on_host):
 class CudaProgram:
     """Runs a FunctionGraph on `device` (see the module docstring)."""
 
+    profile_rows = None  # per step a profiling.NodeStats when profiled (profile.py)
+    copied_bytes = 0     # bytes fallback steps copied between host and device
+
     def __init__(self, fgraph, device):
         self.fgraph, self.device = fgraph, device
         self.return_device = False
@@ -129,6 +141,8 @@ class CudaProgram:
     def __call__(self, input_values):
         """Outputs (DeviceArrays, or host arrays for values computed on the host) of
         the graph on `input_values` (DeviceArrays on this program's device)."""
+        if self.profile_rows is not None:
+            return profile.run(self, input_values)
         cells = [None] * self.n_slots
         for s, value in self.constants:
             cells[s] = value
@@ -198,8 +212,11 @@ class CudaProgram:
         host = [v.get() if isinstance(v, DeviceArray) else v for v in values]
         storage = [[None] for _ in node.outputs]
         node.op.perform(node, host, storage)
-        return [self.device.upload(np.asarray(cell[0], dtype=out.dtype))
-                for cell, out in zip(storage, node.outputs)]
+        results = [self.device.upload(np.asarray(cell[0], dtype=out.dtype))
+                   for cell, out in zip(storage, node.outputs)]
+        self.copied_bytes += (sum(v.nbytes for v in values if isinstance(v, DeviceArray))
+                              + sum(r.nbytes for r in results))
+        return results
 
     def _step_kernel(self, node, values, slots):
         inputs = self._device_inputs(node, values, slots, self._host_inputs.get(node, ()))

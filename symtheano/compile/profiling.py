@@ -23,6 +23,14 @@ How nodes are timed without slowing anything that is not profiled:
   tiny nodes look a little slower than they are inside the one-call program,
   and the call path shows the loop's own overhead. No branch or clock was
   added to the runner itself.
+- A CUDA program (`CudaProgram`, codegen/cuda/program.py) runs its steps from
+  Python: a profiled one records a device marker after each step (a CUDA event
+  on a GPU, the host clock on FakeDevice) and synchronises once at the end of
+  the call; a row's time is the device time between its step's markers
+  (codegen/cuda/profile.py says what that means for steps working on the host).
+  Its kind is the step's: kernel, blas, view, assemble, host, meta or fallback,
+  and steps that copied data between host and device (fallbacks, and kernels
+  that declined a call) report the bytes. Unprofiled CUDA calls record nothing.
 """
 
 from __future__ import annotations
@@ -36,11 +44,12 @@ from symtheano.graph.basic import Constant
 class NodeStats:
     """Calls and total seconds of one node of a profiled function."""
 
-    __slots__ = ("node", "kind", "calls", "seconds")
+    __slots__ = ("node", "kind", "calls", "seconds", "copied_bytes")
 
     def __init__(self, node, kind):
         self.node, self.kind = node, kind
         self.calls, self.seconds = 0, 0.0
+        self.copied_bytes = 0  # between host and device (CUDA fallback steps)
 
     def label(self, limit=60):
         from symtheano.printing import short_label
@@ -79,7 +88,7 @@ class ProfileStats:
         """Forget the calls measured so far (the compile times stay)."""
         self.calls, self.call_seconds = 0, 0.0
         for s in self.nodes:
-            s.calls, s.seconds = 0, 0.0
+            s.calls, s.seconds, s.copied_bytes = 0, 0.0, 0
 
     def summary(self, file=None, n_nodes=20):
         """Print the table (to stdout, a stream, or return it with file="str")."""
@@ -116,8 +125,10 @@ class ProfileStats:
         ranked = sorted(self.nodes, key=lambda s: -s.seconds)
         for s in ranked[:n_nodes]:
             each = s.seconds / s.calls * us if s.calls else 0.0
+            copied = (f"  [copies {s.copied_bytes / s.calls:.0f} bytes per call]"
+                      if s.copied_bytes and s.calls else "")
             lines.append(f"  {100 * s.seconds / total:6.1f}% {s.seconds * 1e3:10.3f} "
-                         f"{s.calls:7d} {each:9.1f}  {s.kind:<9} {s.label()}")
+                         f"{s.calls:7d} {each:9.1f}  {s.kind:<9} {s.label()}{copied}")
         if len(ranked) > n_nodes:
             rest = ranked[n_nodes:]
             lines.append(f"  ... {len(rest)} more node(s), "
@@ -131,8 +142,11 @@ class ProfileStats:
 
 def profiled_program(program, name, rewrite_s, link_s, libraries_built):
     """(program to run instead, its ProfileStats) for a linked `program`."""
-    if hasattr(program, "device_call"):  # CUDA: whole calls and compile times, no node rows
-        return program, ProfileStats(name, [], [], rewrite_s, link_s, libraries_built)
+    if hasattr(program, "device_call"):  # CUDA: each step timed on the device
+        stats = ProfileStats(name, program.nodes, program.kinds, rewrite_s, link_s,
+                             libraries_built)
+        program.profile_rows = stats.nodes
+        return program, stats
     if hasattr(program, "steps"):  # node by node from Python: wrap each perform
         nodes = [node for _, node, _, _ in program.steps]
         kinds = [_step_kind(perform, node) for perform, node, _, _ in program.steps]

@@ -1,6 +1,7 @@
 """The CUDA back end's generated source, checked without a GPU: every kernel library
 the CUDA renderer produces for the op registry's graphs (rewritten and not), and
-for every reduction kind over every dtype, is compiled with nvcc for sm_90 and
+for every reduction kind over every dtype, and for the PaddedSums of
+test_cuda_padded_sum.py, is compiled with nvcc for sm_90 and
 to PTX (one fatbin holding both), so CUDA code cannot rot unseen on machines
 that have nvcc and no GPU. Also: user-chosen names never reach CUDA source, and
 the CUDA back end has a kernel wherever the C back end has one.
@@ -35,6 +36,7 @@ from symtheano.tensor.composite import FusedReduce
 from symtheano.tensor.nnet import OneHot, softmax
 from symtheano.tensor.stable import LogSumExp, SoftmaxCrossentropy
 from symtheano.tensor.subtensor import inc_subtensor, set_subtensor
+from tests.codegen.test_cuda_padded_sum import padded_sum_nodes
 from tests.tensor.registry import collect_cases
 
 ARCH = 90
@@ -102,6 +104,7 @@ def kernels():
     """{source: (Kernel, a node it was made for)} over all the nodes above."""
     found = {}
     nodes = list(_registry_nodes()) + list(_reduction_nodes()) + list(_indexing_nodes())
+    nodes += list(padded_sum_nodes())
     for node in nodes:
         kernel = kernel_for(node)
         if kernel is not None:
@@ -140,8 +143,8 @@ def test_every_kernel_compiles_for_sm90_and_ptx(kernels, tmp_path):
     _nvcc_or_skip()
     sources = sorted(kernels)
     kinds = {kernel.kind for kernel, _ in kernels.values()}
-    assert kinds == {"elementwise", "reduce", "softmax", "logsumexp", "one_hot", "take",
-                     "scatter"}, kinds
+    assert {"elementwise", "reduce", "softmax", "logsumexp", "one_hot", "take", "scatter",
+            "advanced", "advanced_inc", "padded_sum"} <= kinds, kinds
     batches = max(2, min(4, os.cpu_count() or 1))
     jobs = []
     for b in range(batches):
