@@ -35,7 +35,8 @@ def padded_sum_entry(node):
     if not isinstance(op, PaddedSum) or op.ndim > MAX_DIMS or len(op.terms) > MAX_TERMS:
         return None
     term_inputs = node.inputs[op.ndim:]
-    (fused, fused_sources), accs = op.kernels([v.type for v in term_inputs])
+    (fused, fused_sources), accs = op.kernels([v.type for v in term_inputs],
+                                              op.interior_aliases(node))
     fused_address = _kernel(fused)
     if fused_address is None:
         return None

@@ -214,7 +214,7 @@ class PaddedSum(Op):
 
         return expanded_tangent(inputs, self.expand(inputs), eval_points)
 
-    def kernels(self, term_input_types):
+    def kernels(self, term_input_types, aliases=None):
         """The elementwise computations a compiled back end runs:
 
             (fused, [acc_1, ..., acc_K])
@@ -225,8 +225,39 @@ class PaddedSum(Op):
         zeros). sources: per Composite input, the index of the term input it reads
         (counted from the first term input), or -1 for `out` itself.
 
-        term_input_types: the type of every term input, in order."""
-        return _kernels(self, tuple(term_input_types))
+        term_input_types: the type of every term input, in order; aliases: per term
+        input, the term input it reads the same elements as wherever every box
+        covers the position (`interior_aliases`), so that the fused kernel loads
+        each once (None: every input its own)."""
+        n = len(term_input_types)
+        aliases = tuple(range(n)) if aliases is None else tuple(aliases)
+        return _kernels(self, tuple(term_input_types), aliases)
+
+    def interior_aliases(self, node):
+        """Per term input of `node`, the first term input that holds the same value
+        at every output position all boxes cover.
+
+        Terms read shifted slices of one array: the gradient of a cost reading
+        `x[1:]` and `x[:-1]` has terms on boxes `[:-1]` and `[1:]` reading `x[:-1]`
+        and `x[1:]`, and at output position i both read x[i]. A term input `v` on a
+        box starting at `lo` reads, at output position i, element i - lo + start of
+        the array `v` slices (a basic slice with constant start >= 0 and step 1,
+        through shape checks), or element i - lo of `v` itself; two inputs reading the
+        same element of the same array everywhere are aliases. Boxes counted from
+        the end and broadcast inputs are left alone (their offsets depend on sizes)."""
+        keys = [None] * (len(node.inputs) - self.ndim)
+        first = 0
+        for t, ins in zip(self.terms, self.term_inputs(node.inputs)):
+            lows = [0] * self.ndim
+            for d, (start, _) in enumerate(t.box):
+                lows[d] = None if start is not None and start < 0 else (start or 0)
+            for j, v in enumerate(ins, first):
+                if None not in lows and v.ndim == self.ndim and 1 not in v.type.shape:
+                    base, starts = _slice_origin(v)
+                    keys[j] = (id(base), tuple(s - lo for s, lo in zip(starts, lows)))
+            first += t.n_inputs
+        seen = {}
+        return tuple(j if k is None else seen.setdefault(k, j) for j, k in enumerate(keys))
 
     def label(self):
         return " + ".join(t.label() for t in self.terms)
@@ -253,25 +284,63 @@ def _check_fits(op, k, term, vtype, value, target):
                          f"its box of the output has shape {target}")
 
 
+def _slice_origin(v):
+    """(the array `v` is a basic step-1 slice of, per axis the constant start) through
+    shape checks; (v, zeros) when `v` is not such a slice."""
+    from symtheano.tensor.shape import CheckShape, SpecifyShape
+    from symtheano.tensor.subtensor import Slice, Subtensor
+
+    while v.owner is not None and isinstance(v.owner.op, (CheckShape, SpecifyShape)):
+        v = v.owner.inputs[0]
+    node = v.owner
+    if node is not None and type(node.op) is Subtensor and len(node.inputs) == 1:
+        base, idx = node.inputs[0], node.op.idx_list
+        if base.ndim == v.ndim and all(
+                isinstance(e, Slice) and e.step in (None, 1)
+                and (e.start is None or (isinstance(e.start, int) and e.start >= 0))
+                for e in idx):
+            starts = [e.start or 0 for e in idx] + [0] * (v.ndim - len(idx))
+            return base, starts
+    return v, [0] * v.ndim
+
+
+def _values(op, ins_of):
+    """Per term, the value computed from the term's inputs (ins_of(k0, n): fresh
+    variables)."""
+    values, k0 = [], 0
+    for t in op.terms:
+        ins = ins_of(k0, t.n_inputs)
+        k0 += t.n_inputs
+        values.append(ins[0] if t.composite is None else t.composite.expand(ins))
+    return values
+
+
 @functools.lru_cache(maxsize=256)
-def _kernels(op, types_):
+def _kernels(op, types_, aliases):
     fresh = [TensorType(t.dtype, (None,) * t.ndim).make_variable() for t in types_]
     index = {id(v): k for k, v in enumerate(fresh)}
     zero = constant(np.zeros((), dtype=op.dtype))
-    contributions, k0 = [], 0
-    for t in op.terms:
-        ins = fresh[k0:k0 + t.n_inputs]
-        k0 += t.n_inputs
-        value = ins[0] if t.composite is None else t.composite.expand(ins)
-        contributions.append(Elemwise(_ADD)(zero, value) if t.kind == "inc" else value)
+    contributions = [Elemwise(_ADD)(zero, value) if t.kind == "inc" else value
+                     for t, value in zip(op.terms, _values(op, lambda a, n: fresh[a:a + n]))]
+    # The fused sum reads aliased inputs once. Its `0 + value` of an "inc" term only
+    # turns -0.0 into +0.0, which changes a sum only when everything added before is
+    # -0.0 too: after the first "inc" term the running sum is never -0.0, so later
+    # "inc" terms add their value directly (the same bits, one add fewer).
+    shared = _values(op, lambda a, n: [fresh[aliases[j]] for j in range(a, a + n)])
+    fused_parts, never_negative_zero = [], False
+    for t, value in zip(op.terms, shared):
+        if t.kind == "inc" and not never_negative_zero:
+            value = Elemwise(_ADD)(zero, value)
+            never_negative_zero = True
+        fused_parts.append(value)
 
     def composite_of(total, acc=None):
         comp, outer = Composite.from_nodes(toposort([total]))
         sources = tuple(-1 if v is acc else index[id(v)] for v in outer)
         return comp, sources
 
-    fused_total = (contributions[0] if len(contributions) == 1
-                   else Elemwise(_ADD)(*contributions))
+    fused_total = (fused_parts[0] if len(fused_parts) == 1
+                   else Elemwise(_ADD)(*fused_parts))
     if fused_total.owner is None:  # a single full term read as it is: out = i0
         fused_total = Elemwise(SCALAR_OPS["identity"])(fused_total)
     fused = composite_of(fused_total)

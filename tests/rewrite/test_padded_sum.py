@@ -272,3 +272,39 @@ def test_expensive_node_read_by_the_cost_and_the_terms_is_computed_once():
     value, grad = f(xv)
     np.testing.assert_allclose(grad, expected, rtol=1e-13)
     np.testing.assert_allclose(value, e.sum() + (xv ** 2).sum(), rtol=1e-13)
+
+
+def test_interior_aliases_load_shifted_slices_once():
+    # Rosenbrock's terms read x[:-1] on box [:-1] and x[1:] on box [1:]: at every
+    # interior position both are x[i], and the fused kernel reads three streams
+    # (x[i-1], x[i], x[i+1]) instead of five.
+    x, g = rosenbrock()
+    f = th.function([x], g)
+    (node,) = padded_nodes(f)
+    aliases = node.op.interior_aliases(node)
+    term_inputs = node.inputs[node.op.ndim:]
+    assert len(set(aliases)) == 3 and len(aliases) == len(term_inputs)
+    (fused, sources), _ = node.op.kernels([v.type for v in term_inputs], aliases)
+    assert fused.nin == 3 and sorted(sources) == sorted(set(aliases))
+
+
+@pytest.mark.parametrize("build", [
+    # different offsets: x[2:] on box [:-2] reads x[i+2], x[:-2] on box [2:] reads x[i-2]
+    lambda x, z: T.inc_subtensor(z[:-2], x[2:] * 3.0) + T.inc_subtensor(z[2:], x[:-2] ** 2),
+    # one array read at equal offsets by both terms, and another at a different one
+    lambda x, z: (T.inc_subtensor(z[1:], x[:-1] - x[1:]) + T.inc_subtensor(z[:-1], x[:-1] * x[1:])
+                  + T.inc_subtensor(z[1:-1], x[2:] + x[:-2])),
+    # starts counted from the end are never taken as aliases
+    lambda x, z: T.inc_subtensor(z[-4:], x[-4:] * 2.0) + T.inc_subtensor(z[1:], x[:-1] * -2.0),
+    # a set term first: the running sum may be -0.0 until the first inc term
+    lambda x, z: (T.set_subtensor(z[1:], -x[1:]) + T.inc_subtensor(z[:-1], x[:-1] * -1.0)
+                  + T.inc_subtensor(z[1:], -x[:-1])),
+    # a full term first, then inc terms on shifted boxes
+    lambda x, z: x * -3.0 + T.inc_subtensor(z[1:], x[1:] * -2.0) + T.inc_subtensor(z[:-1], -x[1:]),
+])
+def test_aliased_and_unaliased_terms_match_the_unrewritten_graph_bit_for_bit(build):
+    x = T.dvector("x")
+    out = build(x, T.zeros_like(x))
+    special = np.array([0.0, -0.0, -0.0, 0.0, np.nan, np.inf, -np.inf, -0.0, 1.5, -2.5])
+    for xv in (special, RNG.normal(size=9), special[::-1].copy(), RNG.normal(size=3)):
+        check_modes([x], out, [xv])
