@@ -186,6 +186,47 @@ def collect_constants(fgraph, node):
     return [Elemwise(node.op.scalar_op)(*new_terms)]
 
 
+@node_rewriter(["neg"])
+def neg_into_constant(fgraph, node):
+    """-(a * c * b) -> a * (-c) * b for a float constant factor c read by this product
+    alone: rounding to nearest is symmetric, so negating one factor negates the
+    product exactly (only a NaN's sign bit, which NumPy leaves undefined, may
+    differ), and the product's constants can then be collected."""
+    (x,) = node.inputs
+    out = node.outputs[0]
+    prod = x.owner
+    if (scalar_name(prod) != "mul" or out.dtype not in FLOAT_DTYPES or x.dtype != out.dtype
+            or len(fgraph.clients.get(x, ())) != 1):
+        return None
+    for k, factor in enumerate(prod.inputs):
+        if isinstance(factor, Constant) and factor.dtype in FLOAT_DTYPES:
+            factors = list(prod.inputs)
+            factors[k] = as_tensor_variable(np.negative(factor.data))
+            return [Elemwise(prod.op.scalar_op)(*factors)]
+    return None
+
+
+@node_rewriter(["mul"])
+def neg_factor_into_constant(fgraph, node):
+    """a * (-y) * c -> a * y * (-c) for a float constant factor c and a negation read
+    by this product alone: the sign moves from one factor to another, exactly (as in
+    neg_into_constant)."""
+    out = node.outputs[0]
+    if out.dtype not in FLOAT_DTYPES:
+        return None
+    factors = list(node.inputs)
+    const = next((k for k, f in enumerate(factors)
+                  if isinstance(f, Constant) and f.dtype in FLOAT_DTYPES), None)
+    negated = next((k for k, f in enumerate(factors)
+                    if scalar_name(f.owner) == "neg" and f.dtype == out.dtype
+                    and len(fgraph.clients.get(f, ())) == 1), None)
+    if const is None or negated is None:
+        return None
+    factors[negated] = factors[negated].owner.inputs[0]
+    factors[const] = as_tensor_variable(np.negative(factors[const].data))
+    return [Elemwise(node.op.scalar_op)(*factors)]
+
+
 @node_rewriter([DimShuffle])
 def merge_dimshuffles(fgraph, node):
     """x.dimshuffle(a).dimshuffle(b) -> one dimshuffle (or x itself)"""
@@ -500,7 +541,8 @@ def lift_check_shape(fgraph, node):
 
 
 STAGE.register(useless_fill, alloc_in_elemwise, lift_check_shape)
-STAGE.register(sub_self, collect_constants, merge_dimshuffles, lift_dimshuffle,
+STAGE.register(sub_self, collect_constants, neg_into_constant, neg_factor_into_constant,
+               merge_dimshuffles, lift_dimshuffle,
                useless_dimshuffle, useless_reshape, reshape_of_reshape, useless_alloc,
                shape_of_computed, shape_of_computed_vector, useless_subtensor, useless_cast,
                pow_zero)

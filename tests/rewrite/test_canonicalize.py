@@ -191,6 +191,46 @@ def test_mul_minus_one():
     assert nodes(f, scalar="neg") and not nodes(f, scalar="mul")
 
 
+def _same_zeros_and_values(got, expected):
+    """Values as NumPy's (collect_constants may reorder a product's constants: to
+    the last bit), and the sign of every zero and infinity exactly."""
+    np.testing.assert_allclose(got, expected, rtol=1e-15, atol=0)
+    signed = (expected == 0) | np.isinf(expected)
+    np.testing.assert_array_equal(np.signbit(got[signed]), np.signbit(expected[signed]))
+
+
+def test_neg_into_constant_is_exact_with_signed_zeros():
+    x, y = T.dvector("x"), T.dvector("y")
+    yv = RNG.normal(size=SPECIAL.size)
+    f = check([x, y], -(x * 3.0 * y), [SPECIAL, yv], -(SPECIAL * 3.0 * yv))
+    assert fired(f, "neg_into_constant") == 1
+    assert not nodes(f, scalar="neg")
+    _same_zeros_and_values(f(SPECIAL, yv), -(SPECIAL * 3.0 * yv))
+    # The product read elsewhere too is left alone (it would be computed twice).
+    p = x * 3.0
+    g = compiled([x], [-p, p])
+    assert fired(g, "neg_into_constant") == 0
+    # No float constant: nothing to fold into.
+    h = compiled([x, y], -(x * y))
+    assert fired(h, "neg_into_constant") == 0 and nodes(h, scalar="neg")
+
+
+def test_neg_factor_into_constant_is_exact_with_signed_zeros():
+    x, y = T.dvector("x"), T.dvector("y")
+    yv = RNG.normal(size=SPECIAL.size)
+    s = x * y  # a negated factor whose operand is read twice
+    out = (-s) * x * 2.0 + s
+    expected = (-(SPECIAL * yv)) * SPECIAL * 2.0 + (SPECIAL * yv)
+    f = check([x, y], out, [SPECIAL, yv], expected)
+    assert fired(f, "neg_factor_into_constant") == 1
+    assert not nodes(f, scalar="neg")
+    _same_zeros_and_values(f(SPECIAL, yv), expected)
+    # Integers keep their negation (a constant's negation may not fit its dtype).
+    i = T.lvector("i")
+    g = compiled([i], (-i) * np.int64(3))
+    assert fired(g, "neg_factor_into_constant") == 0
+
+
 # -- identities that ignore inf and NaN --------------------------------------------------------
 
 def test_sub_self_fires_on_integers():
