@@ -6,6 +6,9 @@ the bus per call, then the issue's benchmarks.
 Checks (each a line; exit status 1 on any failure):
 - the graphs of tests/codegen/test_cuda_program.py (elementwise, reductions,
   softmax, every product shape, views, host fallbacks) equal mode "PY";
+- the batched products of tests/codegen/test_cuda_batched.py (MatMul through
+  cuBLAS strided batched gemm: broadcast, transposed, sliced, empty) equal
+  np.matmul with no host fallback;
 - a float32 MLP training step equals mode "PY" over a few steps, with only the
   two arguments uploaded and the cost downloaded per call after the first;
 - return_device=True keeps a loop on the device (no transfers);
@@ -84,6 +87,24 @@ def check_graphs(mode, report):
             report["checks"].append({"graph": name, "shape": shape, "ok": ok,
                                      "kinds": cuda.program.kind_counts()})
             print("ok  " if ok else "FAIL", name, shape, cuda.program.kind_counts(), flush=True)
+
+
+def check_batched(mode, runtime, report):
+    from tests.codegen.test_cuda_batched import CASES
+
+    rng = np.random.default_rng(3)
+    for name, (static_a, static_b, shape_a, shape_b, product, reference, _) in CASES.items():
+        for dtype, rtol in (("float64", 1e-9), ("float32", 1e-4)):
+            a = T.tensor(dtype, shape=static_a, name="a")
+            b = T.tensor(dtype, shape=static_b, name="b")
+            f = th.function([a, b], product(a, b), mode=mode)
+            x = rng.normal(size=shape_a).astype(dtype)
+            y = rng.normal(size=shape_b).astype(dtype)
+            kinds = f.program.kind_counts()
+            ok = "fallback" not in kinds and _close(f(x, y), reference(x, y), rtol)
+            report["checks"].append({"graph": f"batched: {name}", "dtype": dtype, "ok": ok,
+                                     "kinds": kinds})
+            print("ok  " if ok else "FAIL", "batched:", name, dtype, kinds, flush=True)
 
 
 def check_training(mode, runtime, report):
@@ -246,7 +267,8 @@ def main():
     runtime = default_runtime()
     mode = Mode("cuda", "fast_run", device=runtime)
     report = {"device": str(runtime), "checks": [], "benchmarks": [], "errors": []}
-    sections = [check_graphs, check_indexing_graphs, check_training, check_return_device]
+    sections = [check_graphs, check_indexing_graphs, check_batched, check_training,
+                check_return_device]
     if not options.quick:
         sections += [bench_elementwise, bench_steps]
     for section in sections:

@@ -9,6 +9,12 @@ transpose with the same ld, so C = A @ B is computed as C^T = B^T @ A^T. An
 operand laid out column-major (a transposed view) is passed with op T instead;
 any other layout is copied first. The output must be row-major.
 
+Strided batched gemm (`gemm_batched`) does the same per matrix of 3-D arrays,
+with one batch stride per operand in elements: a stride of 0 repeats one matrix
+(an operand broadcast over the batch), a negative one is copied first. It
+computes MatMul on the device: codegen/cuda/batched.py maps N-d broadcasting
+batches onto one call or a few.
+
 Where libcublas is looked for: $SYMTHEANO_CUBLAS, the loader's search path
 (libcublas.so.13 / .12 / .11), $CUDA_HOME/lib64 and /usr/local/cuda/lib64, and
 the `nvidia-cublas` wheels' nvidia/cublas/lib. Not yet run on a GPU.
@@ -99,9 +105,10 @@ def _check(status, what):
         raise CublasError(f"{what} failed with cuBLAS status {status}")
 
 
-def _matrix(a):
+def matrix_layout(a):
     """(op applied to the column-major buffer to get a^T, leading dimension) for a 2-D
-    row-major-or-column-major array, or None when it must be copied."""
+    row-major-or-column-major array, or None when it must be copied (a negative or
+    zero stride along a dimension longer than 1 among them)."""
     rows, cols = a.shape
     e = a.dtype.itemsize
     s0, s1 = a.strides
@@ -109,7 +116,7 @@ def _matrix(a):
         return OP_N, s0 // e
     if (s0 == e or rows == 1) and s1 % e == 0 and s1 // e >= max(1, rows):
         return OP_T, s1 // e
-    if rows == 1 or cols == 1:
+    if rows * cols <= 1:  # one element, or none: its strides are never used
         return OP_N, max(1, cols)
     return None
 
@@ -150,10 +157,10 @@ class Cublas:
         return self.ffi.new(f"{ctype} *", alpha), self.ffi.new(f"{ctype} *", beta)
 
     def _operand(self, a):
-        found = _matrix(a)
+        found = matrix_layout(a)
         if found is None:
             a = self.copy(a)
-            found = _matrix(a)
+            found = matrix_layout(a)
         return a, found
 
     def gemm(self, a, b, c, alpha=1.0, beta=0.0):
@@ -167,7 +174,7 @@ class Cublas:
                             f"{a.dtype}, {b.dtype}, {c.dtype}")
         if max(m, n, k) > INT_MAX:
             raise ValueError("gemm: a dimension exceeds cuBLAS's 32-bit sizes")
-        out = _matrix(c)
+        out = matrix_layout(c)
         if out is None or out[0] != OP_N:
             raise ValueError("gemm: the output must be row-major")
         a, (op_a, lda) = self._operand(a)
@@ -208,36 +215,50 @@ class Cublas:
         return y
 
     def gemm_batched(self, a, b, c, alpha=1.0, beta=0.0):
-        """c[i] = alpha * a[i] @ b[i] + beta * c[i] for 3-D device arrays whose matrices
-        are row-major (a batch stride of 0 repeats one matrix)."""
+        """c[i] = alpha * a[i] @ b[i] + beta * c[i] for 3-D device arrays, one strided
+        batched gemm. The matrices of a and b may be row-major or column-major
+        (transposed views), others are copied, as is an operand with a negative batch
+        stride; a batch stride of 0 repeats one matrix. c's matrices must be
+        row-major and its batch stride positive (or anything for a batch of one)."""
         (batch, m, k), (batch_b, k2, n) = a.shape, b.shape
         if k != k2 or batch_b != batch or c.shape != (batch, m, n):
             raise ValueError(f"gemm_batched: shapes {a.shape} @ {b.shape} -> {c.shape}")
         dtype = str(c.dtype)
         if dtype not in _PREFIX or a.dtype != c.dtype or b.dtype != c.dtype:
             raise TypeError("gemm_batched: float32 or float64 operands of one dtype")
+        if max(batch, m, n, k) > INT_MAX:
+            raise ValueError("gemm_batched: a dimension exceeds cuBLAS's 32-bit sizes")
+        if batch == 0 or m == 0 or n == 0:
+            return c
         e = c.dtype.itemsize
-        operands = []
-        for arr in (a, b, c):
-            inner = _matrix(_Inner(arr))
-            if inner is None or inner[0] != OP_N or arr.strides[0] % e:
-                if arr is c:
-                    raise ValueError("gemm_batched: the output's matrices must be row-major")
-                arr = self.copy(arr)
-                inner = _matrix(_Inner(arr))
-            operands.append((arr, inner[1], arr.strides[0] // e))
-        (a, lda, sa), (b, ldb, sb), (c, ldc, sc) = operands
+        out = matrix_layout(_Inner(c))
+        sc = c.strides[0] // e if batch > 1 else 0
+        if out is None or out[0] != OP_N or c.strides[0] % e or (batch > 1 and sc <= 0):
+            raise ValueError("gemm_batched: the output's matrices must be row-major")
+        a, (op_a, lda), sa = self._batch_operand(a)
+        b, (op_b, ldb), sb = self._batch_operand(b)
         prefix, ctype = _PREFIX[dtype]
         call = getattr(self.lib, f"cublas{prefix}gemmStridedBatched")
         alpha, beta = self._scalars(alpha, beta, ctype)
-        _check(call(self.handle, OP_N, OP_N, n, m, k, alpha, self._ptr(b, ctype), ldb, sb,
-                    self._ptr(a, ctype), lda, sa, beta, self._ptr(c, ctype), ldc, sc, batch),
-               "gemm_batched")
+        # per matrix, row-major C = A B is column-major C^T = B^T A^T
+        _check(call(self.handle, op_b, op_a, n, m, k, alpha, self._ptr(b, ctype), ldb, sb,
+                    self._ptr(a, ctype), lda, sa, beta, self._ptr(c, ctype), out[1], sc,
+                    batch), "gemm_batched")
         return c
+
+    def _batch_operand(self, x):
+        """(x or its row-major copy, (op, leading dimension) of its matrices, batch
+        stride in elements)."""
+        e = x.dtype.itemsize
+        found = matrix_layout(_Inner(x))
+        if found is None or x.strides[0] < 0 or x.strides[0] % e:
+            x = self.copy(x)
+            found = matrix_layout(_Inner(x))
+        return x, found, (x.strides[0] // e if x.shape[0] > 1 else 0)
 
 
 class _Inner:
-    """The layout of the matrices of a 3-D array (for _matrix)."""
+    """The layout of the matrices of a 3-D array (for matrix_layout)."""
 
     def __init__(self, array):
         self.shape, self.strides, self.dtype = array.shape[1:], array.strides[1:], array.dtype

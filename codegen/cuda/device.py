@@ -17,6 +17,9 @@ cuBLAS, FakeDevice with NumPy):
 - `gemm(a, b, c, alpha, beta)`, `gemv(a, x, y, alpha, beta)`: cuBLAS products,
   c = alpha a b + beta c in place (cublas.py); alpha and beta are numbers or
   0-d DeviceArrays;
+- `gemm_batched(a, b, c, alpha, beta)`: cuBLAS strided batched gemm of 3-D
+  arrays, c[i] = alpha a[i] b[i] + beta c[i] (a batch stride of 0 repeats a
+  matrix); MatMul's plan (batched.py) makes these calls;
 - `synchronize()`: wait for queued work (timings only);
 - `event()` / `elapsed(start, end)`: a marker recorded now in the device's
   queue, and the seconds between two markers once both were reached (after
@@ -120,8 +123,8 @@ class FakeDevice:
     fallback is exercised as on a GPU), but advanced indexing, whose host side
     plans several launches, runs that host code over NumPy emulations of its
     kernels (advindex_emulate.py), and PaddedSum runs its packed launch through
-    an emulation of its kernel (padded_sum.emulate); gemm/gemv are NumPy
-    products; `event()` reads the host clock. `counts`
+    an emulation of its kernel (padded_sum.emulate); gemm, gemv and
+    gemm_batched are NumPy products; `event()` reads the host clock. `counts`
     says how often data crossed the (pretend) bus: "upload" and "download";
     `live` is how many allocations are alive and `peak` the most there were at once
     (freeing is checked through them).
@@ -131,7 +134,8 @@ class FakeDevice:
     (`blas=`, tests/codegen/test_cuda_program.py)."""
 
     def __init__(self, blas=None):
-        self.counts = {"upload": 0, "download": 0, "kernel": 0, "gemm": 0, "gemv": 0}
+        self.counts = {"upload": 0, "download": 0, "kernel": 0, "gemm": 0, "gemv": 0,
+                       "gemm_batched": 0}
         self.live = self.peak = 0
         self.blas = blas
 
@@ -249,6 +253,16 @@ class FakeDevice:
             return self.blas.gemv(a, x, y, alpha, beta)
         self._accumulate(y, self.host_view(a) @ self.host_view(x), alpha, beta)
         return y
+
+    def gemm_batched(self, a, b, c, alpha=1.0, beta=0.0):
+        self.counts["gemm_batched"] += 1
+        if self.blas is not None:
+            return self.blas.gemm_batched(a, b, c, alpha, beta)
+        if c.ndim != 3 or a.ndim != 3 or b.ndim != 3:
+            raise ValueError(f"gemm_batched: 3-D operands, got {a.shape} @ {b.shape} -> "
+                             f"{c.shape}")
+        self._accumulate(c, np.matmul(self.host_view(a), self.host_view(b)), alpha, beta)
+        return c
 
     def _accumulate(self, out, product, alpha, beta):
         """out = alpha product + beta out, not reading out when beta is 0 (as BLAS)."""

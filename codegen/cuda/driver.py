@@ -64,7 +64,7 @@ def _host_value(value):
 class Runtime:
     """One GPU (device 0 by default) and the modules loaded on it: the device
     interface of device.py (empty, upload, download, copy, kernel, gemm, gemv,
-    synchronize, event, elapsed)."""
+    gemm_batched, synchronize, event, elapsed)."""
 
     def __init__(self, device=0):
         availability.require()
@@ -79,7 +79,8 @@ class Runtime:
         major, minor = self.device.compute_capability()
         self.arch = 10 * major + minor
         self.sm_count = self.device.get_attribute(drv.device_attribute.MULTIPROCESSOR_COUNT)
-        self.counts = {"upload": 0, "download": 0, "kernel": 0, "gemm": 0, "gemv": 0}
+        self.counts = {"upload": 0, "download": 0, "kernel": 0, "gemm": 0, "gemv": 0,
+                       "gemm_batched": 0}
         # Freed blocks go back to a pool instead of cuMemFree, which would wait for the
         # device: a function's intermediates are dropped as soon as they are read, while
         # the launches that read them may still be queued (one stream: a block handed out
@@ -225,6 +226,10 @@ class Runtime:
     def gemv(self, a, x, y, alpha=1.0, beta=0.0):
         self.counts["gemv"] += 1
         return self._cublas().gemv(a, x, y, alpha, beta)
+
+    def gemm_batched(self, a, b, c, alpha=1.0, beta=0.0):
+        self.counts["gemm_batched"] += 1
+        return self._cublas().gemm_batched(a, b, c, alpha, beta)
 
     # -- nodes ---------------------------------------------------------------------------------
 

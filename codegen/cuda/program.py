@@ -14,6 +14,11 @@ program is built:
 - "view": DimShuffle, Reshape (of a contiguous array), Subtensor with a basic
   index, SpecifyShape, CheckShape: a DeviceArray on the same memory, no copy;
 - "blas": Dot, Gemm, Gemv and Ger through the device's cuBLAS gemm/gemv;
+  MatMul (T.matmul of stacks of matrices, batched_dot, and their gradients)
+  through cuBLAS strided batched gemm (batched.py: broadcast batch dimensions
+  as batch stride 0, transposed views read with op T, N-d batches as one call
+  or a few, empty sizes without a call) in float32 and float64; integer
+  products stay on the host (fallback);
 - "kernel": the node's generated kernel (kernels.kernel_for); inputs the kernel's
   host reads (OneHot's number of classes, the integer scalars and slice bounds
   of an advanced index, PaddedSum's output shape) are passed as host values.
@@ -49,13 +54,13 @@ from __future__ import annotations
 
 import numpy as np
 from symtheano.codegen.c.program import storage_plan
-from symtheano.codegen.cuda import assemble, profile
+from symtheano.codegen.cuda import assemble, batched, profile
 from symtheano.codegen.cuda.device import DeviceArray, ghost, unghost
 from symtheano.codegen.cuda.kernels import kernel_for
 
 from symtheano.compile.mode import _add_node_note
 from symtheano.graph.basic import Constant
-from symtheano.tensor.blas import Dot
+from symtheano.tensor.blas import Dot, MatMul
 from symtheano.tensor.blas_ops import Gemm, Gemv, Ger
 from symtheano.tensor.elemwise import DimShuffle
 from symtheano.tensor.shape import Alloc, CheckShape, Reshape, Shape, ShapeI, SpecifyShape
@@ -90,7 +95,7 @@ def _step_kind(node, on_host):
         return "host"
     if isinstance(op, DimShuffle | Reshape | Subtensor | SpecifyShape | CheckShape):
         return "view"
-    if isinstance(op, Dot | Gemm | Gemv | Ger) and _blas_ok(node):
+    if (isinstance(op, Dot | Gemm | Gemv | Ger) and _blas_ok(node)) or batched.covers(node):
         return "blas"
     if kernel_for(node) is not None:
         return "kernel"
@@ -127,7 +132,7 @@ class CudaProgram:
             elif kind == "assemble" and isinstance(node.op, Alloc | IncSubtensor):
                 first = 2 if isinstance(node.op, IncSubtensor) else 1
                 self._host_inputs[node] = tuple(range(first, len(node.inputs)))
-            if kind == "blas" and not isinstance(node.op, Dot):
+            if kind == "blas" and isinstance(node.op, Gemm | Gemv | Ger):
                 term = node.inputs[0]
                 self._scale[node] = _scale_node(term, node.outputs[0].dtype)
             self.kinds.append(kind)
@@ -262,6 +267,11 @@ class CudaProgram:
         op = node.op
         if isinstance(op, Dot):
             out = self._dot(node, values, slots)
+        elif isinstance(op, MatMul):
+            a, b = (self.on_device(v, s) for v, s in zip(values, slots))
+            dtype = node.outputs[0].dtype
+            out = batched.matmul(self.device, node, a, b, lambda: self.on_device(
+                np.zeros((), dtype), ("zero", dtype)))
         else:
             out = self._accumulate(node, values, slots)
         if out is None:

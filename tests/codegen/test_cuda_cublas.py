@@ -174,6 +174,58 @@ def test_gemm_batched(blas):
     np.testing.assert_allclose(c, a @ shared, rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_gemm_batched_layouts(blas, dtype):
+    """Row-major and transposed matrices are read as they lie (op N / op T), other
+    layouts and negative batch strides copied; a batch stride of 0 repeats one."""
+    rng = np.random.default_rng(5)
+    tol = 1e-12 if dtype == "float64" else 1e-5
+
+    def stacks(rows, cols):
+        base = rng.normal(size=(3, rows, cols)).astype(dtype)
+        wide = rng.normal(size=(3, rows, 2 * cols + 1)).astype(dtype)
+        one = rng.normal(size=(1, rows, cols)).astype(dtype)
+        return {"row-major": base, "transposed": np.swapaxes(np.swapaxes(base, 1, 2).copy(),
+                                                             1, 2),
+                "row-sliced": wide[:, :, 1:cols + 1], "every-other": wide[:, :, : 2 * cols : 2],
+                "reversed batch": base[::-1], "broadcast": np.broadcast_to(one, base.shape)}
+
+    for name_a, a in stacks(4, 3).items():
+        for name_b, b in stacks(3, 2).items():
+            blas.copies.clear()
+            c0 = rng.normal(size=(3, 4, 2)).astype(dtype)
+            c = c0.copy()
+            blas.gemm_batched(_HostArray(a), _HostArray(b), _HostArray(c), alpha=2.0, beta=-1.0)
+            np.testing.assert_allclose(c, 2.0 * (a @ b) - c0, rtol=tol, atol=tol,
+                                       err_msg=f"{name_a} @ {name_b}")
+            copied = [n for n in (name_a, name_b) if n in ("every-other", "reversed batch")]
+            assert len(blas.copies) == len(copied), (name_a, name_b, blas.copies)
+
+
+def test_gemm_batched_empty_and_bad_output(blas):
+    a, b = np.ones((0, 2, 3)), np.ones((0, 3, 4))
+    c = np.ones((0, 2, 4))
+    assert blas.gemm_batched(_HostArray(a), _HostArray(b), _HostArray(c)).shape == (0, 2, 4)
+    a, b = np.ones((2, 2, 3)), np.ones((2, 3, 4))
+    with pytest.raises(ValueError, match="row-major"):
+        blas.gemm_batched(_HostArray(a), _HostArray(b),
+                          _HostArray(np.swapaxes(np.zeros((2, 4, 2)), 1, 2)))
+    with pytest.raises(ValueError, match="shapes"):
+        blas.gemm_batched(_HostArray(a), _HostArray(b), _HostArray(np.zeros((3, 2, 4))))
+
+
+def test_single_rows_and_columns_with_reversed_strides_are_copied(blas):
+    """A 1 x k (or k x 1) matrix whose stride runs backwards is no contiguous vector."""
+    rng = np.random.default_rng(6)
+    x, y = rng.normal(size=5), rng.normal(size=5)
+    row, column = x[::-1][None, :], y[::-1][:, None]
+    assert cublas.matrix_layout(_HostArray(row)) is None
+    assert cublas.matrix_layout(_HostArray(column)) is None
+    c = np.zeros((1, 1))
+    blas.gemm(_HostArray(row), _HostArray(column), _HostArray(c))
+    np.testing.assert_allclose(c[0, 0], x[::-1] @ y[::-1], rtol=1e-12)
+
+
 def test_scalars_in_device_memory(blas):
     """alpha and beta as 0-d device arrays switch cuBLAS to device pointer mode (and
     numbers back to host mode); mixing the two is refused."""
