@@ -19,10 +19,11 @@ Layout under the root (`SYMTHEANO_CACHE_DIR`, else the user cache directory):
     tmp/                  builds in progress, and deletions in progress
     quarantine/           entries that failed verification, kept for inspection
 
-Trust: the root is created 0700. Nothing is loaded from a root, entry or file
-that is a symlink (the root itself may be the user's own symlink), is owned by
-another user, or is writable by group or others; nor when a parent of the root
-is writable by everyone without the sticky bit. When the cache cannot be
+Trust: the root (and any parent it needs) is created 0700. Nothing is loaded
+from a root, entry or file that is a symlink (the root itself may be the user's
+own symlink), is owned by another user, or is writable by group or others; nor
+when a parent of the root is owned by anyone but the user or root, or is
+writable by group or others without the sticky bit (OpenSSH's StrictModes). When the cache cannot be
 trusted or written (read-only, full), the build runs in a private temporary
 directory instead, with one `CacheWarning` per problem per process.
 
@@ -381,7 +382,12 @@ class CompileCache:
         root = self.root
         if not os.path.lexists(root):
             try:
-                root.parent.mkdir(parents=True, exist_ok=True)
+                # missing parents too are private (0700, as XDG asks of ~/.cache): under
+                # a umask of 002 they would be group-writable, which parents_problem refuses
+                for parent in reversed(root.parents):
+                    if not os.path.isdir(parent):
+                        with contextlib.suppress(FileExistsError):  # another process's
+                            os.mkdir(parent, 0o700)
                 os.mkdir(root, 0o700)
             except FileExistsError:
                 pass

@@ -10,9 +10,10 @@ file (`cache clear` does); a waiter that then wins the lock on the orphaned
 inode notices and tries again on the path. Without `fcntl` (Windows) the
 `filelock` package stands in.
 
-Other users: `untrusted_reason`, `directory_problem` and `open_private` say
-why a directory or file could have been written by someone else (a symlink,
-another owner, group- or world-writable), so that nothing is loaded from it.
+Other users: `untrusted_reason`, `directory_problem`, `parent_problem` and
+`open_private` say why a directory or file could have been written by someone
+else (a symlink, another owner, group- or world-writable, a parent directory
+that another user owns or may write), so that nothing is loaded from it.
 """
 
 from __future__ import annotations
@@ -243,13 +244,50 @@ def untrusted_reason(st, path, kind, owners=None):
     return None
 
 
+def parent_problem(st, parent, root, uid):
+    """Why the directory `parent` (`st`: its stat result), above the cache `root`, would
+    let someone other than this user (`uid`) replace the cache, or None.
+
+    OpenSSH's StrictModes rule: a parent belongs to this user or to root, and no one
+    else may write it, unless its sticky bit keeps them from renaming what is not
+    theirs (as on /tmp)."""
+    if st.st_uid not in (uid, 0):
+        return (f"{parent}, a parent of {root}, is owned by uid {st.st_uid}, not by this "
+                f"user (uid {uid}) or root")
+    mode = st.st_mode
+    if mode & (stat.S_IWGRP | stat.S_IWOTH) and not mode & stat.S_ISVTX:
+        who = "all users" if mode & stat.S_IWOTH else "its group"
+        return (f"{parent}, a parent of {root}, is writable by {who} (mode "
+                f"{stat.S_IMODE(mode):04o}, owner uid {st.st_uid}; this user is uid {uid})")
+    return None
+
+
+def parents_problem(root):
+    """The first `parent_problem` of the existing directories above `root` (which need
+    not exist), both as written and with symbolic links resolved, or None."""
+    if not _POSIX:
+        return None
+    uid = os.geteuid()
+    path = Path(os.path.abspath(root))
+    parents = dict.fromkeys([*path.parents, *Path(os.path.realpath(path)).parents])
+    for parent in parents:
+        try:
+            st = os.stat(parent)
+        except FileNotFoundError:
+            continue
+        problem = parent_problem(st, parent, root, uid)
+        if problem:
+            return problem
+    return None
+
+
 def directory_problem(root, subdirs=()):
     """Why an existing directory `root` (and its existing `subdirs`) is untrusted, or None.
 
     `root` itself may be a symlink, if the link and its target are both the
-    user's own (a deliberate relocation); nothing below it may be. A parent
-    writable by everyone without the sticky bit could swap `root`, so it is
-    refused too.
+    user's own (a deliberate relocation); nothing below it may be. A parent that
+    someone else owns or may write could swap `root`, so it is refused too
+    (`parent_problem`).
     """
     root = Path(root)
     st = os.lstat(root)
@@ -263,12 +301,9 @@ def directory_problem(root, subdirs=()):
         problem = untrusted_reason(st, root, "dir")
     if problem:
         return problem
-    if _POSIX:
-        for parent in Path(os.path.realpath(root)).parents:
-            mode = os.stat(parent).st_mode
-            if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
-                return (f"{parent}, a parent of {root}, is writable by all users "
-                        f"(mode {stat.S_IMODE(mode):04o})")
+    problem = parents_problem(root)
+    if problem:
+        return problem
     for name in subdirs:
         try:
             problem = untrusted_reason(os.lstat(root / name), root / name, "dir")

@@ -4,10 +4,24 @@ the user's own cache directory."""
 
 import os
 import pathlib
+import tempfile
+
+
+def _test_cache_dir():
+    """The checkout's .test-compile-cache, unless the cache would refuse it: a checkout
+    owned by another user (CI containers often run as root in one) or writable by a
+    group. Then a folder of this user's own in the temporary directory."""
+    from symtheano.codegen.locks import parents_problem
+
+    cache = pathlib.Path(__file__).resolve().parent.parent / ".test-compile-cache"
+    if parents_problem(cache) is None:
+        return cache
+    uid = os.geteuid() if hasattr(os, "geteuid") else 0
+    return pathlib.Path(tempfile.gettempdir()) / f"symtheano-test-cache-{uid}"
+
 
 if "SYMTHEANO_CACHE_DIR" not in os.environ:
-    root = pathlib.Path(__file__).resolve().parent.parent
-    os.environ["SYMTHEANO_CACHE_DIR"] = str(root / ".test-compile-cache")
+    os.environ["SYMTHEANO_CACHE_DIR"] = str(_test_cache_dir())
 
 
 def pytest_addoption(parser):

@@ -29,6 +29,7 @@ from symtheano.compile.sharedvalue import SharedVariable
 from symtheano.configuration import config
 from symtheano.graph.basic import Constant, Variable, clone_graph, graph_inputs
 from symtheano.graph.fg import FunctionGraph
+from symtheano.graph.operand_errors import name_arguments
 from symtheano.tensor.type import TensorType
 from symtheano.tensor.var import as_tensor_variable
 
@@ -377,10 +378,19 @@ class Function:
 
     def __call__(self, *args, **kwargs):
         if self._fast is not None and not kwargs:
-            out = self._fast(args)
+            try:  # costs nothing unless it raises (zero-cost exceptions, Python 3.11)
+                out = self._fast(args)
+            except ValueError as exc:
+                self._name_arguments(exc)
+                raise
             if out is not NotImplemented:
                 return out
         return self._call(args, kwargs)
+
+    def _name_arguments(self, exc):
+        """After a failed call only: word a shape error of the graph's operands again,
+        naming the arguments (positions and names) each operand comes from."""
+        name_arguments(exc, self.fgraph.inputs, len(self.inputs))
 
     def _call(self, args, kwargs):
         n = len(self.inputs)
@@ -405,7 +415,11 @@ class Function:
                 raise TypeError(f"{self.name}: missing argument for "
                                 f"{_describe(self.inputs[pos], pos)}")
         if self._device_call is not None:
-            return self._device_call(self, values)
+            try:
+                return self._device_call(self, values)
+            except ValueError as exc:
+                self._name_arguments(exc)
+                raise
         if not self.trust_input:
             for pos, (v, (dtype, ndim, static)) in enumerate(zip(values, self._arg_specs)):
                 if (type(v) is np.ndarray and v.dtype == dtype and v.ndim == ndim
@@ -420,7 +434,11 @@ class Function:
             # else a copy, so that no caller's array or other variable changes.
             if not _exclusive(shared_values, i):
                 shared_values[i] = np.array(shared_values[i], copy=True)
-        results = self.program(values + shared_values)
+        try:
+            results = self.program(values + shared_values)
+        except ValueError as exc:
+            self._name_arguments(exc)
+            raise
         outputs = results[: self._n_out]
         seen = _Memory(values)
         seen.extend(shared_values)

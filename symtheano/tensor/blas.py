@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from symtheano.graph.basic import Apply, Op
+from symtheano.graph.operand_errors import operand_error, shapes_parts
 from symtheano.tensor import basic as tb
 from symtheano.tensor.elemwise import (
     broadcast_static_shapes,
@@ -34,13 +35,6 @@ def _describe(var):
     return f"{var} {var.type.describe_shape()}"
 
 
-def _label(var):
-    """How an error names an operand: its name, or its expression (printing.short_label)."""
-    from symtheano.printing import short_label  # printing imports the tensor package
-
-    return short_label(var)
-
-
 def _check_static_inner(what, a, a_axis, b, b_axis):
     """ValueError naming both inputs when the contracted static sizes differ."""
     sa, sb = a.type.shape[a_axis], b.type.shape[b_axis]
@@ -52,10 +46,11 @@ def _check_static_inner(what, a, a_axis, b, b_axis):
 
 def _check_runtime_inner(what, node, a, a_axis, b, b_axis):
     if a.shape[a_axis] != b.shape[b_axis]:
-        va, vb = map(_label, node.inputs)
-        raise ValueError(f"{what}: the inner dimensions do not match: {va} has shape {a.shape} "
-                         f"(size {a.shape[a_axis]} in dimension {a_axis}), {vb} has shape "
-                         f"{b.shape} (size {b.shape[b_axis]} in dimension {b_axis})")
+        va, vb = node.inputs[:2]
+        raise operand_error(
+            f"{what}: the inner dimensions do not match: ", va, f" has shape {a.shape} (size "
+            f"{a.shape[a_axis]} in dimension {a_axis}), ", vb, f" has shape {b.shape} (size "
+            f"{b.shape[b_axis]} in dimension {b_axis})")
 
 
 def _grad_or_none(g, x):
@@ -217,15 +212,16 @@ class MatMul(Op):
         for d in range(a.ndim - 2):
             if a.shape[d] == b.shape[d]:
                 continue
+            operands = shapes_parts(zip(node.inputs, (a.shape, b.shape)))
             if 1 not in (a.shape[d], b.shape[d]):
-                raise ValueError(f"matmul: batch dimension {d} has sizes {a.shape[d]} and "
-                                 f"{b.shape[d]} (shapes {a.shape}, {b.shape})")
+                raise operand_error(f"matmul: batch dimension {d} has sizes {a.shape[d]} and "
+                                    f"{b.shape[d]} (", *operands, ")")
             var = node.inputs[0] if a.shape[d] == 1 else node.inputs[1]
             if var.type.shape[d] != 1:
-                raise ValueError(
-                    f"matmul: input {var} has size 1 in batch dimension {d} where the other "
-                    f"input has {max(a.shape[d], b.shape[d])} (shapes {a.shape}, {b.shape}); "
-                    "a dimension broadcasts only when its static size is 1")
+                raise operand_error(
+                    "matmul: ", var, f" has size 1 in batch dimension {d} where the other input "
+                    f"has {max(a.shape[d], b.shape[d])} (", *operands, "); a dimension "
+                    "broadcasts only when its static size is 1")
         with np.errstate(all="ignore"):
             res = np.matmul(a, b)
         output_storage[0][0] = np.asarray(res, dtype=node.outputs[0].dtype)

@@ -32,8 +32,9 @@ from __future__ import annotations
 import numpy as np
 
 from symtheano.graph.basic import Apply, Op
+from symtheano.graph.operand_errors import operand_error, shapes_parts
 from symtheano.tensor import basic as tb
-from symtheano.tensor.blas import _label, dot, outer
+from symtheano.tensor.blas import dot, outer
 from symtheano.tensor.elemwise import reduce_to_input, transpose
 from symtheano.tensor.type import FLOAT_DTYPES, TensorType
 from symtheano.tensor.var import as_tensor_variable
@@ -85,15 +86,17 @@ def _check_runtime(op, node, values, pairs, term_index, out_shape):
     """Inner sizes (`pairs` of (input, axis, input, axis)) and the added term's shape."""
     for i, da, j, db in pairs:
         if values[i].shape[da] != values[j].shape[db]:
-            raise ValueError(f"{op}: the inner dimensions do not match: "
-                             f"{_label(node.inputs[i])} has shape {values[i].shape}, "
-                             f"{_label(node.inputs[j])} has shape {values[j].shape}")
+            raise operand_error(f"{op}: the inner dimensions do not match: ", *shapes_parts(
+                (node.inputs[k], values[k].shape) for k in (i, j)))
     term, var = values[term_index], node.inputs[term_index]
     for d, (t, s) in enumerate(zip(term.shape, out_shape)):
         if t != s and not (t == 1 and var.type.shape[d] == 1):
-            raise ValueError(f"{op}: the added term {_label(var)} has shape {term.shape}, but "
-                             f"the product has shape {out_shape}; it broadcasts only along "
-                             "dimensions of static size 1")
+            factors = [(v, x.shape) for k, (v, x) in enumerate(zip(node.inputs, values))
+                       if k != term_index and np.ndim(x) > 0]
+            raise operand_error(
+                f"{op}: the added term ", var, f" has shape {term.shape}, but the product has "
+                f"shape {out_shape} (", *shapes_parts(factors), "); it broadcasts only along "
+                "dimensions of static size 1")
 
 
 class _Accumulate(Op):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from symtheano.graph.basic import Apply, Constant, Op, Props
+from symtheano.graph.operand_errors import operand_error, shapes_parts
 from symtheano.tensor.type import FLOAT_DTYPES, TensorType, upcast, upgrade_to_float
 from symtheano.tensor.var import as_tensor_variable, constant
 
@@ -199,24 +200,21 @@ def check_runtime_broadcast(node, inputs, what):
     """The output shape of broadcasting `inputs` (aligned on the right), after
     checking that only dimensions declared broadcastable (static size 1) were
     broadcast; the error names the offending input."""
-    from symtheano.printing import short_label
-
     try:
         out_shape = np.broadcast_shapes(*[x.shape for x in inputs])
     except ValueError:
-        shapes = ", ".join(f"{short_label(v)} {x.shape}" for v, x in zip(node.inputs, inputs))
-        raise ValueError(f"{what}: shapes cannot be broadcast together: {shapes}") from None
+        raise operand_error(f"{what}: shapes cannot be broadcast together: ",
+                            *shapes_parts(zip(node.inputs, [x.shape for x in inputs]))) from None
     for var, x in zip(node.inputs, inputs):
         offset = len(out_shape) - x.ndim
         for d, size in enumerate(x.shape):
             want = out_shape[offset + d]
             if size != want and var.type.shape[d] != 1:
-                shapes = ", ".join(str(i.shape) for i in inputs)
-                raise ValueError(
-                    f"{what}: input {short_label(var)} has size {size} in dimension {d} where "
-                    f"the others have {want} (shapes {shapes}); a dimension broadcasts only "
-                    "when it is declared broadcastable: use T.row/T.col, a static shape of 1, "
-                    "or T.addbroadcast")
+                raise operand_error(
+                    f"{what}: ", var, f" has size {size} in dimension {d} where the others "
+                    f"have {want} (", *shapes_parts(zip(node.inputs, [i.shape for i in inputs])),
+                    "); a dimension broadcasts only when it is declared broadcastable: use "
+                    "T.row/T.col, a static shape of 1, or T.addbroadcast")
     return out_shape
 
 

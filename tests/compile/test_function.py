@@ -174,7 +174,9 @@ def test_shape_mismatch_at_run_time_names_inputs():
     with pytest.raises(ValueError) as info:
         f(np.ones((2, 3)), np.ones(4))
     msg = str(info.value)
-    assert "x (2, 3)" in msg and "y.dimshuffle('x', 0) (1, 4)" in msg
+    # each operand with the arguments it comes from, by position and name (issue 9)
+    assert "argument 0 'x' has shape (2, 3)" in msg, msg
+    assert "y.dimshuffle('x', 0) (from argument 1 'y') has shape (1, 4)" in msg, msg
     # The note points at the user's line that built the failing expression.
     assert any(re.search(r"built at .*test_function\.py:\d+", n) for n in info.value.__notes__)
 

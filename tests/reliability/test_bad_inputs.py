@@ -227,6 +227,60 @@ def test_incompatible_shapes_name_both_operands_and_sizes(kind, mode):
     assert len(re.findall(r"\(\d+(?:, \d+)*,?\)", message)) >= 2, message
 
 
+def _argument_cases():
+    """name -> (inputs, output, arguments, parts the message must hold): elementwise and
+    product errors whose operands are arguments, intermediates and a shared variable."""
+    x, y, m = T.dmatrix("x"), T.dmatrix("y"), T.dmatrix("m")
+    u, v = T.dvector("u"), T.dvector("v")
+    w = th.shared(np.ones(5), name="w")
+    a34, a42, a52 = np.ones((3, 4)), np.ones((4, 2)), np.ones((5, 2))
+    return {
+        "elementwise": ([u, v], u + v, (np.ones(3), np.ones(4)),
+                        ["argument 0 'u' has shape (3,)", "argument 1 'v' has shape (4,)"]),
+        "elementwise, intermediate": (
+            [x, y, u], T.sum(x * y, axis=1) + u, (a34, a34, np.ones(5)),
+            ["(from arguments 0 'x', 1 'y') has shape (3,)", "argument 2 'u' has shape (5,)"]),
+        "elementwise, shared variable": (
+            [u], u + w, (np.ones(3),),
+            ["argument 0 'u' has shape (3,)", "shared variable 'w' has shape (5,)"]),
+        "undeclared broadcast": (
+            [x, y], x + y, (a34, np.ones((1, 4))),
+            ["argument 1 'y' has size 1 in dimension 0", "argument 0 'x' has shape (3, 4)"]),
+        "dot": ([x, m], T.dot(x, m), (a34, a52),
+                ["argument 0 'x' has shape (3, 4)", "argument 1 'm' has shape (5, 2)"]),
+        "dot, vectors": ([u, v], T.dot(u, v), (np.ones(3), np.ones(4)),
+                         ["argument 0 'u' has shape (3,)", "argument 1 'v' has shape (4,)"]),
+        "dot, intermediate": (
+            [x, y, m], T.dot(x + y, m), (a34, a34, a52),
+            ["(x + y) (from arguments 0 'x', 1 'y') has shape (3, 4)",
+             "argument 2 'm' has shape (5, 2)"]),
+        "dot, transposed": ([x, m], T.dot(x, m.T), (a34, np.ones((2, 5))),
+                            ["argument 0 'x' has shape (3, 4)",
+                             "m.T (from argument 1 'm') has shape (5, 2)"]),
+        "dot, added term": (
+            [x, y, m], T.dot(x, y) + m, (a34, a42, np.ones((3, 5))),
+            # C and PY: gemm's added term and factors; FAST_COMPILE: dot(x, y) + m
+            ["argument 2 'm' has shape (3, 5)", "0 'x'", "1 'y'"]),
+    }
+
+
+@pytest.mark.parametrize("mode", MODES + ["FAST_COMPILE"])
+@pytest.mark.parametrize("case", list(_argument_cases()))
+def test_incompatible_shapes_name_the_arguments(case, mode):
+    """The message names the function's arguments behind each operand, by position and
+    name (an intermediate: the arguments it is computed from); still a ValueError."""
+    inputs, output, args, parts = _argument_cases()[case]
+    f = th.function(inputs, output, mode=mode)
+    with pytest.raises(ValueError) as info:
+        f(*args)
+    assert type(info.value) is ValueError
+    for part in parts:
+        assert part in str(info.value), f"{part!r} not in: {info.value}"
+    with pytest.raises(ValueError) as by_name:  # the general path says the same
+        f(**{v.name: a for v, a in zip(inputs, args)})
+    assert str(by_name.value) == str(info.value)
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_argument_counts_and_names(mode):
     x, y = T.dvector("x"), T.dvector("y")

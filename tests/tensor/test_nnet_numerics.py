@@ -226,7 +226,7 @@ def test_runtime_inner_mismatch_names_both_inputs(build, sa, sb):
     a = T.tensor("float64", (None,) * len(sa), "lhs")
     b = T.tensor("float64", (None,) * len(sb), "rhs")
     f = _f([a, b], build(a, b))
-    with pytest.raises(ValueError, match=r"inner dimensions do not match: lhs.*rhs"):
+    with pytest.raises(ValueError, match=r"inner dimensions do not match: .*lhs.*rhs"):
         f(np.ones(sa), np.ones(sb))
 
 

@@ -288,9 +288,11 @@ ST_INLINE st_out st_tile_result(st_tile *t, int64_t k)
 
 #if ST_REDUCE == ST_MAX || ST_REDUCE == ST_ARGMAX
 #define ST_CMP >
+#define ST_CMP_TIE >=
 #define ST_IS_MAX 1
 #else
 #define ST_CMP <
+#define ST_CMP_TIE <=
 #define ST_IS_MAX 0
 #endif
 /* does v replace the extremum a? NaN is sticky: a NaN v replaces it, and once a is
@@ -328,6 +330,35 @@ ST_INLINE st_vec st_vbest(st_vec v, st_vec a)
 
 #if ST_REDUCE == ST_MAX || ST_REDUCE == ST_MIN
 
+/* max and min give what folding numpy.maximum (minimum) over the values in C order
+ * gives, which is what numpy.max gives over zeros of both signs: the first NaN, else
+ * the extremum, and of extrema that tie (+0.0 and -0.0) the last. Lanes hold values
+ * from interleaved positions, so where a block's extremum is a zero whose sign may
+ * change, the block is read again backwards for its last zero (found at once where
+ * zeros are common; a block of one sign of zero, as after relu, is not read again). */
+
+/* per lane, v where v is at least as good as a (a later tie wins), else a: SSE2's
+ * maxpd(a, v) is exactly `a > v ? a : v` (NaN: v, the check sum then decides) */
+ST_INLINE st_vec st_vlast(st_vec v, st_vec a)
+{
+    st_mask m;
+    int j;
+#if defined(__SSE2__) && defined(__GNUC__) && !defined(__AVX__)
+    typedef double st_v2d __attribute__((vector_size(16)));
+    typedef float st_v4f __attribute__((vector_size(16)));
+    if (ST_LANE_IS_FLOAT && sizeof(st_lane) == 8) {
+        ST_EACH(j) a.v[j] = (st_hv)ST_SSE_PD((st_v2d)a.v[j], (st_v2d)v.v[j]);
+        return a;
+    }
+    if (ST_LANE_IS_FLOAT && sizeof(st_lane) == 4) {
+        ST_EACH(j) a.v[j] = (st_hv)ST_SSE_PS((st_v4f)a.v[j], (st_v4f)v.v[j]);
+        return a;
+    }
+#endif
+    ST_EACH(j) m.v[j] = v.v[j] ST_CMP_TIE a.v[j];
+    return st_select(m, v, a);
+}
+
 typedef struct { st_val acc; int started; } st_state;
 
 ST_INLINE void st_start(st_state *s) { s->started = 0; }
@@ -343,9 +374,33 @@ static int st_scan(st_state *s, st_val *a, char *const *p, const int64_t *st, in
             s->acc = v;
             return 1;
         }
-        *a = v ST_CMP *a ? v : *a;
+        *a = v ST_CMP_TIE *a ? v : *a;
     }
     return 0;
+}
+
+/* x in every lane, -0.0 included (st_splat's 0 + x makes it +0.0) */
+ST_INLINE st_vec st_splat_signed(st_lane x)
+{
+    st_vec a;
+    int j;
+    ST_EACH(j) a.v[j] = ((st_hv){0} + (st_lane)1) * x;
+    return a;
+}
+
+/* the last zero among positions [i, end), or `a` (itself zero) where there is none */
+static st_val st_last_zero(st_val a, char *const *p, const int64_t *st, int64_t i, int64_t end,
+                           int contig)
+{
+    st_val v;
+    if (contig) {
+        while (end > i)
+            if ((v = st_elem(p, st, --end, 1)) == 0) return v;
+    } else {
+        while (end > i)
+            if ((v = st_elem(p, st, --end, 0)) == 0) return v;
+    }
+    return a;
 }
 
 /* blocks of whole vectors from the running extremum, with a check sum of the block
@@ -364,18 +419,31 @@ static int st_row(st_state *s, char *const *p, const int64_t *st, int64_t n, int
     while (n - i >= ST_LANES) {
         const int64_t full = (n - i) / ST_LANES * ST_LANES;
         const int64_t end = i + (full < ST_LEAF ? full : ST_LEAF);
-        st_vec best = st_splat(a), check = st_splat((st_lane)0), v;
+        st_vec best = st_splat_signed(a), check = st_splat((st_lane)0), v;
         int64_t j;
         int l;
         for (j = i; j < end; j += ST_LANES) {
             v = contig ? st_load(p, st, j, 1) : st_load(p, st, j, 0);
             check = st_vadd(check, v);
-            best = st_vbest(v, best);
+            best = st_vlast(v, best);
         }
         if (st_any_lane(st_isnan(check))) {
             if (st_scan(s, &a, p, st, i, end)) return 1;
         } else {
-            for (l = 0; l < ST_LANES; l++) a = ST_LANE(best, l) ST_CMP a ? ST_LANE(best, l) : a;
+            /* every lane is at least a; m: the extremum so far, of either sign for zero.
+             * A zero extremum is a's own unless the block rose to it or a lane holds a
+             * zero of the other sign (each lane holds its last tie) */
+            st_val m = a;
+            int other_sign = 0;
+            for (l = 0; l < ST_LANES; l++) {
+                const st_val b = ST_LANE(best, l);
+                m = b ST_CMP m ? b : m;
+                other_sign |= signbit((double)b) != signbit((double)a);
+            }
+            if (ST_LANE_IS_FLOAT && m == 0)
+                a = a != 0 || other_sign ? st_last_zero(a, p, st, i, end, contig) : a;
+            else
+                a = m;
         }
         i = end;
     }
@@ -405,7 +473,7 @@ ST_INLINE void st_tile_add(st_tile *t, int64_t b, st_vec v, int64_t pos, int fir
     if (first) {
         t->best[b] = t->check[b] = v;
     } else {
-        t->best[b] = st_vbest(v, t->best[b]);
+        t->best[b] = st_vlast(v, t->best[b]);
         if (ST_LANE_IS_FLOAT) t->check[b] = st_vadd(t->check[b], v);
     }
 }

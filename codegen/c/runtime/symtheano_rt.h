@@ -20,17 +20,20 @@ typedef uint8_t st_bool;
 #define ST_MAX_DIMS 32
 
 /* -- NaN-propagating extrema (numpy.maximum / numpy.minimum) ----------------- */
+/* Bit for bit as NumPy: the first operand if it is NaN, else the second if it is
+ * NaN, else the larger (smaller); on a tie, which differs only for +0.0 and -0.0,
+ * the second operand, as every loop of NumPy's does. */
 static inline double st_maximum_f64(double a, double b) {
-    return isnan(a) ? a : (isnan(b) ? b : (a >= b ? a : b));
+    return isnan(a) ? a : (isnan(b) ? b : (a > b ? a : b));
 }
 static inline double st_minimum_f64(double a, double b) {
-    return isnan(a) ? a : (isnan(b) ? b : (a <= b ? a : b));
+    return isnan(a) ? a : (isnan(b) ? b : (a < b ? a : b));
 }
 static inline float st_maximum_f32(float a, float b) {
-    return isnan(a) ? a : (isnan(b) ? b : (a >= b ? a : b));
+    return isnan(a) ? a : (isnan(b) ? b : (a > b ? a : b));
 }
 static inline float st_minimum_f32(float a, float b) {
-    return isnan(a) ? a : (isnan(b) ? b : (a <= b ? a : b));
+    return isnan(a) ? a : (isnan(b) ? b : (a < b ? a : b));
 }
 
 /* -- sign ------------------------------------------------------------------- */

@@ -152,14 +152,14 @@ ST_MVEC2(pow, pow)
     ST_VINLINE VT st_vbool_##SUF(VT m) {                                            \
         return (VT)((IT)m & (IT)st_vset1_##SUF((T)1));                              \
     }                                                                               \
-    /* st_maximum / st_minimum: NaN-propagating, a wins ties */                     \
+    /* st_maximum / st_minimum: NaN-propagating, b wins ties (+0.0/-0.0: NumPy) */  \
     ST_VINLINE VT st_vmaximum_##SUF(VT a, VT b) {                                   \
-        VT r = st_vsel_##SUF(st_vge_##SUF(a, b), a, b);                             \
+        VT r = st_vsel_##SUF(st_vgt_##SUF(a, b), a, b);                             \
         r = st_vsel_##SUF(st_visnan_##SUF(b), b, r);                                \
         return st_vsel_##SUF(st_visnan_##SUF(a), a, r);                             \
     }                                                                               \
     ST_VINLINE VT st_vminimum_##SUF(VT a, VT b) {                                   \
-        VT r = st_vsel_##SUF(st_vle_##SUF(a, b), a, b);                             \
+        VT r = st_vsel_##SUF(st_vlt_##SUF(a, b), a, b);                             \
         r = st_vsel_##SUF(st_visnan_##SUF(b), b, r);                                \
         return st_vsel_##SUF(st_visnan_##SUF(a), a, r);                             \
     }                                                                               \
