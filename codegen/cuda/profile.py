@@ -24,37 +24,24 @@ report the bytes they copied between host and device (`CudaProgram.copied_bytes`
 
 from __future__ import annotations
 
-from symtheano.compile.mode import _add_node_note
-
 
 def run(program, input_values):
     """One call of `program` (see CudaProgram.__call__) with every step timed into
     `program.profile_rows` (profiling.NodeStats, one per step)."""
     device = program.device
-    cells = [None] * program.n_slots
-    for s, value in program.constants:
-        cells[s] = value
-    for s, value in zip(program.input_slots, input_values):
-        cells[s] = value
     marks, copied = [device.event()], []
+    last = [program.copied_bytes]
+
+    def after_step():
+        marks.append(device.event())
+        copied.append(program.copied_bytes - last[0])
+        last[0] = program.copied_bytes
+
     try:
-        for run_step, node, ins, outs, releases in program.steps:
-            before = program.copied_bytes
-            try:
-                results = run_step(node, [cells[s] for s in ins], ins)
-            except Exception as exc:
-                _add_node_note(exc, node)
-                raise
-            for s, value in zip(outs, results):
-                cells[s] = value
-            for s in releases:
-                cells[s] = None
-            marks.append(device.event())
-            copied.append(program.copied_bytes - before)
+        return program.run_steps(input_values, after_step)
     finally:
         device.synchronize()
         for row, start, end, n_bytes in zip(program.profile_rows, marks, marks[1:], copied):
             row.seconds += max(0.0, device.elapsed(start, end))
             row.calls += 1
             row.copied_bytes += n_bytes
-    return [cells[s] for s in program.output_slots]

@@ -148,6 +148,11 @@ class CudaProgram:
         the graph on `input_values` (DeviceArrays on this program's device)."""
         if self.profile_rows is not None:
             return profile.run(self, input_values)
+        return self.run_steps(input_values)
+
+    def run_steps(self, input_values, after_step=None):
+        """The steps in order on `input_values`; `after_step()`, when given, is
+        called after each (the profiler's marker)."""
         cells = [None] * self.n_slots
         for s, value in self.constants:
             cells[s] = value
@@ -163,6 +168,8 @@ class CudaProgram:
                 cells[s] = value
             for s in releases:
                 cells[s] = None
+            if after_step is not None:
+                after_step()
         return [cells[s] for s in self.output_slots]
 
     def on_device(self, value, slot=None):

@@ -22,18 +22,11 @@ from symtheano.codegen.cuda.kernels import kernel_for
 import symtheano as th
 import symtheano.tensor as T
 from symtheano.compile.mode import Mode
-from tests.codegen.test_cuda_layout import _struct_probe
+from tests.codegen.nvcc_structs import assert_structs_match_nvcc, nvcc_or_skip
 from tests.codegen.test_cuda_source import _unit
 
 ARCH = 90
 DTYPES = ["float32", "float64", "int32", "int64"]
-
-
-def _nvcc_or_skip():
-    try:
-        build.nvcc()
-    except build.NvccUnavailable as exc:
-        pytest.skip(str(exc))
 
 
 # -- the source ------------------------------------------------------------------------------------
@@ -41,7 +34,7 @@ def _nvcc_or_skip():
 def test_every_dtype_compiles_for_sm90_and_ptx(tmp_path):
     import subprocess
 
-    _nvcc_or_skip()
+    nvcc_or_skip()
     sources = [advindex.render(dtype) for dtype in C_TYPES]
     text, _ = _unit(sources)
     src, out = tmp_path / "advindex.cu", tmp_path / "advindex.fatbin"
@@ -54,7 +47,7 @@ def test_every_dtype_compiles_for_sm90_and_ptx(tmp_path):
 
 @pytest.mark.parametrize("dtype", ["float32", "int64"])
 def test_a_library_alone_has_its_symbols(dtype, tmp_path):
-    _nvcc_or_skip()
+    nvcc_or_skip()
     x, i = T.matrix("x", dtype=dtype), T.lvector("i")
     kernel = kernel_for(T.inc_subtensor(x[i, i], x[0, 0]).owner)
     assert kernel.kind == "advanced_inc"
@@ -66,25 +59,11 @@ def test_a_library_alone_has_its_symbols(dtype, tmp_path):
 
 
 def test_struct_layouts_match_nvcc(tmp_path):
-    import subprocess
-
-    _nvcc_or_skip()
+    nvcc_or_skip()
     structs = {"st_adv_args": advindex.adv_dtype(), "st_sort_args": advindex.sort_dtype(),
                "st_scan_args": advindex.scan_dtype(),
                "st_nonzero_args": advindex.nonzero_dtype()}
-    src, exe = tmp_path / "probe.cu", tmp_path / "probe"
-    src.write_text(_struct_probe(advindex.render("float64"), structs))
-    nvcc, _ = build.nvcc()
-    cmd = [nvcc, *build.FLAGS, "-arch=sm_90", *[f"-I{d}" for d in build.INCLUDE_DIRS],
-           str(src), "-o", str(exe)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    printed = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60).stdout
-    want = []
-    for name, dtype in structs.items():
-        want.append(f"{name} size {dtype.itemsize}")
-        want += [f"{name} {f} {dtype.fields[f][1]}" for f in dtype.names]
-    assert printed.split("\n")[:-1] == want
+    assert_structs_match_nvcc(tmp_path, advindex.render("float64"), structs)
     assert advindex.adv_dtype().itemsize <= 4096  # the classic kernel parameter limit
 
 

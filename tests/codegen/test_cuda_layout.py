@@ -9,11 +9,9 @@ value)."""
 
 from __future__ import annotations
 
-import subprocess
-
 import numpy as np
 import pytest
-from symtheano.codegen.cuda import build, layout
+from symtheano.codegen.cuda import layout
 from symtheano.codegen.cuda.elemwise import render_composite
 from symtheano.codegen.cuda.indexing import render_one_hot, render_take
 from symtheano.codegen.cuda.nnet import render_logsumexp, render_softmax
@@ -23,6 +21,7 @@ import symtheano as th
 import symtheano.tensor as T
 from symtheano.compile.mode import Mode
 from symtheano.tensor.composite import Composite
+from tests.codegen.nvcc_structs import assert_structs_match_nvcc, nvcc_or_skip
 
 SMS = 4  # a small GPU, so that grid-stride loops and split reductions are exercised
 
@@ -343,22 +342,8 @@ def test_scatter_from_a_broadcast_value_keeps_the_last_of_repeated_indices():
     np.testing.assert_array_equal(out, want)
 
 
-def _struct_probe(source, structs):
-    """C++ printing sizeof and every field's offset of `structs` {name: dtype}."""
-    lines = [source, "#include <cstdio>", "#include <cstddef>", "int main() {"]
-    for name, dtype in structs.items():
-        lines.append(f'    std::printf("{name} size %zu\\n", sizeof({name}));')
-        for field in dtype.names:
-            lines.append(f'    std::printf("{name} {field} %zu\\n", offsetof({name}, {field}));')
-    lines += ["    return 0;", "}"]
-    return "\n".join(lines)
-
-
 def test_struct_layouts_match_nvcc(tmp_path):
-    try:
-        build.nvcc()
-    except build.NvccUnavailable as exc:
-        pytest.skip(str(exc))
+    nvcc_or_skip()
     x, y = T.dmatrix("x"), T.fvector("y")
     (node,) = th.function([x, y], T.exp(x) + y, mode=Mode("py")).fgraph.apply_nodes
     composite = node.op
@@ -375,17 +360,4 @@ def test_struct_layouts_match_nvcc(tmp_path):
         (render_take("float64", "uint32"), {"st_take_args": layout.take_dtype()}),
     ]
     for j, (source, structs) in enumerate(probes):
-        src = tmp_path / f"probe{j}.cu"
-        exe = tmp_path / f"probe{j}"
-        src.write_text(_struct_probe(source, structs))
-        nvcc, _ = build.nvcc()
-        cmd = [nvcc, *build.FLAGS, "-arch=sm_90", *[f"-I{d}" for d in build.INCLUDE_DIRS],
-               str(src), "-o", str(exe)]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stderr[-3000:]
-        printed = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60).stdout
-        want = []
-        for name, dtype in structs.items():
-            want.append(f"{name} size {dtype.itemsize}")
-            want += [f"{name} {f} {dtype.fields[f][1]}" for f in dtype.names]
-        assert printed.split("\n")[:-1] == want
+        assert_structs_match_nvcc(tmp_path, source, structs, tag=f"probe{j}")

@@ -10,11 +10,9 @@ are compiled by tests/codegen/test_cuda_source.py (`padded_sum_nodes`)."""
 
 from __future__ import annotations
 
-import subprocess
-
 import numpy as np
 import pytest
-from symtheano.codegen.cuda import build, padded_sum
+from symtheano.codegen.cuda import padded_sum
 from symtheano.codegen.cuda.device import FakeDevice
 from symtheano.codegen.cuda.kernels import kernel_for
 
@@ -22,7 +20,7 @@ import symtheano as th
 import symtheano.tensor as T
 from symtheano.compile.mode import Mode
 from symtheano.tensor.padded_sum import PaddedSum
-from tests.codegen.test_cuda_layout import _struct_probe
+from tests.codegen.nvcc_structs import assert_structs_match_nvcc, nvcc_or_skip
 
 RNG = np.random.default_rng(11)
 
@@ -160,10 +158,7 @@ def test_launch_layout():
 
 
 def test_struct_layout_matches_nvcc(tmp_path):
-    try:
-        nvcc, _ = build.nvcc()
-    except build.NvccUnavailable as exc:
-        pytest.skip(str(exc))
+    nvcc_or_skip()
     m = T.dmatrix("m")
     cost = T.sum((m[1:, :] - m[:-1, :]) ** 2) + T.sum((m[:, 1:] - m[:, :-1]) ** 2)
     f = th.function([m], T.grad(cost, m), mode=_cuda())
@@ -171,13 +166,4 @@ def test_struct_layout_matches_nvcc(tmp_path):
     kernel = kernel_for(node)
     n_terms, n_in = len(node.op.terms), len(node.inputs) - 2
     dtype = padded_sum.args_dtype(2, n_terms, n_in)
-    src, exe = tmp_path / "probe.cu", tmp_path / "probe"
-    src.write_text(_struct_probe(kernel.source, {"st_ps_args": dtype}))
-    cmd = [nvcc, *build.FLAGS, "-arch=sm_90", *[f"-I{d}" for d in build.INCLUDE_DIRS],
-           str(src), "-o", str(exe)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    printed = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60).stdout
-    want = [f"st_ps_args size {dtype.itemsize}"]
-    want += [f"st_ps_args {name} {dtype.fields[name][1]}" for name in dtype.names]
-    assert printed.split("\n")[:-1] == want
+    assert_structs_match_nvcc(tmp_path, kernel.source, {"st_ps_args": dtype})

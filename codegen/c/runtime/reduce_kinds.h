@@ -299,8 +299,11 @@ ST_INLINE st_out st_tile_result(st_tile *t, int64_t k)
  * NaN no comparison is true */
 #define ST_BETTER(v, a) ((v) ST_CMP (a) || (v) != (v))
 
-/* per lane, v where v is strictly better than a, else a: SSE2's maxpd(v, a) is
- * exactly `v > a ? v : a` (minpd `v < a ? v : a`), also for NaN */
+/* per lane, v where v is better than a (strictly, or at least as good when
+ * `tie_to_v`: a later tie wins), else a. SSE2's maxpd(x, y) is exactly
+ * `x > y ? x : y` (minpd `x < y ? x : y`), also for NaN (y), so maxpd(v, a) is
+ * the strict choice and maxpd(a, v) the tie-to-v one (NaN: v, which the caller's
+ * NaN check then decides). */
 #if ST_IS_MAX
 #define ST_SSE_PD __builtin_ia32_maxpd
 #define ST_SSE_PS __builtin_ia32_maxps
@@ -308,7 +311,7 @@ ST_INLINE st_out st_tile_result(st_tile *t, int64_t k)
 #define ST_SSE_PD __builtin_ia32_minpd
 #define ST_SSE_PS __builtin_ia32_minps
 #endif
-ST_INLINE st_vec st_vbest(st_vec v, st_vec a)
+ST_INLINE st_vec st_vpick(st_vec v, st_vec a, const int tie_to_v)
 {
     st_mask m;
     int j;
@@ -316,17 +319,21 @@ ST_INLINE st_vec st_vbest(st_vec v, st_vec a)
     typedef double st_v2d __attribute__((vector_size(16)));
     typedef float st_v4f __attribute__((vector_size(16)));
     if (ST_LANE_IS_FLOAT && sizeof(st_lane) == 8) {
-        ST_EACH(j) a.v[j] = (st_hv)ST_SSE_PD((st_v2d)v.v[j], (st_v2d)a.v[j]);
+        ST_EACH(j) a.v[j] = tie_to_v ? (st_hv)ST_SSE_PD((st_v2d)a.v[j], (st_v2d)v.v[j])
+                                     : (st_hv)ST_SSE_PD((st_v2d)v.v[j], (st_v2d)a.v[j]);
         return a;
     }
     if (ST_LANE_IS_FLOAT && sizeof(st_lane) == 4) {
-        ST_EACH(j) a.v[j] = (st_hv)ST_SSE_PS((st_v4f)v.v[j], (st_v4f)a.v[j]);
+        ST_EACH(j) a.v[j] = tie_to_v ? (st_hv)ST_SSE_PS((st_v4f)a.v[j], (st_v4f)v.v[j])
+                                     : (st_hv)ST_SSE_PS((st_v4f)v.v[j], (st_v4f)a.v[j]);
         return a;
     }
 #endif
-    ST_EACH(j) m.v[j] = v.v[j] ST_CMP a.v[j];
+    ST_EACH(j) m.v[j] = tie_to_v ? v.v[j] ST_CMP_TIE a.v[j] : v.v[j] ST_CMP a.v[j];
     return st_select(m, v, a);
 }
+#define st_vbest(v, a) st_vpick((v), (a), 0)
+#define st_vlast(v, a) st_vpick((v), (a), 1)
 
 #if ST_REDUCE == ST_MAX || ST_REDUCE == ST_MIN
 
@@ -336,28 +343,6 @@ ST_INLINE st_vec st_vbest(st_vec v, st_vec a)
  * from interleaved positions, so where a block's extremum is a zero whose sign may
  * change, the block is read again backwards for its last zero (found at once where
  * zeros are common; a block of one sign of zero, as after relu, is not read again). */
-
-/* per lane, v where v is at least as good as a (a later tie wins), else a: SSE2's
- * maxpd(a, v) is exactly `a > v ? a : v` (NaN: v, the check sum then decides) */
-ST_INLINE st_vec st_vlast(st_vec v, st_vec a)
-{
-    st_mask m;
-    int j;
-#if defined(__SSE2__) && defined(__GNUC__) && !defined(__AVX__)
-    typedef double st_v2d __attribute__((vector_size(16)));
-    typedef float st_v4f __attribute__((vector_size(16)));
-    if (ST_LANE_IS_FLOAT && sizeof(st_lane) == 8) {
-        ST_EACH(j) a.v[j] = (st_hv)ST_SSE_PD((st_v2d)a.v[j], (st_v2d)v.v[j]);
-        return a;
-    }
-    if (ST_LANE_IS_FLOAT && sizeof(st_lane) == 4) {
-        ST_EACH(j) a.v[j] = (st_hv)ST_SSE_PS((st_v4f)a.v[j], (st_v4f)v.v[j]);
-        return a;
-    }
-#endif
-    ST_EACH(j) m.v[j] = v.v[j] ST_CMP_TIE a.v[j];
-    return st_select(m, v, a);
-}
 
 typedef struct { st_val acc; int started; } st_state;
 

@@ -224,20 +224,32 @@ static __device__ __forceinline__ int64_t st_adv_block_scan(int64_t v, int64_t *
     return before + x - v;
 }
 
+/* element e of the gather/scatter-add space (outer x index positions x inner):
+ * the byte offsets of its element of x and of the dense operand; false when its
+ * index is out of range */
+__device__ __forceinline__ bool st_adv_element(const st_adv_args &a, int64_t e,
+                                               int64_t *x_off, int64_t *dense_off)
+{
+    const int64_t t = e / a.n_inner, r = e - t * a.n_inner;
+    const int64_t o = t / a.n_idx, j = t - o * a.n_idx;
+    int64_t dense_j, x_j, key, rest[2];
+    if (!st_adv_index(a, j, &dense_j, &x_j, &key)) return false;
+    st_adv_rest(a, o * a.n_inner + r, rest);
+    *x_off = rest[0] + x_j;
+    *dense_off = rest[1] + dense_j;
+    return true;
+}
+
 extern "C" __global__ void __launch_bounds__(ST_BLOCK)
 ST_SYM(adv_gather)(const __grid_constant__ st_adv_args a, int *status)
 {
     ST_ADV_GRID_STRIDE(e, a.n) {
-        const int64_t t = e / a.n_inner, r = e - t * a.n_inner;
-        const int64_t o = t / a.n_idx, j = t - o * a.n_idx;
-        int64_t dense_j, x_j, key;
-        if (!st_adv_index(a, j, &dense_j, &x_j, &key)) {
+        int64_t x_off, dense_off;
+        if (!st_adv_element(a, e, &x_off, &dense_off)) {
             *status = 1;
             continue;
         }
-        int64_t rest[2];
-        st_adv_rest(a, o * a.n_inner + r, rest);
-        *(st_t *)(a.dense + rest[1] + dense_j) = *(const st_t *)(a.x + rest[0] + x_j);
+        *(st_t *)(a.dense + dense_off) = *(const st_t *)(a.x + x_off);
     }
 }
 
@@ -280,39 +292,16 @@ ST_SYM(adv_scatter_sorted)(const __grid_constant__ st_adv_args a)
 }
 
 #if ST_ATOMIC_ADD
-template <typename T>
-__device__ __forceinline__ void st_adv_atomic_add(T *p, T v) { atomicAdd(p, v); }
-template <>
-__device__ __forceinline__ void st_adv_atomic_add<int64_t>(int64_t *p, int64_t v)
-{
-    atomicAdd((unsigned long long *)p, (unsigned long long)v);
-}
-template <>
-__device__ __forceinline__ void st_adv_atomic_add<uint64_t>(uint64_t *p, uint64_t v)
-{
-    atomicAdd((unsigned long long *)p, (unsigned long long)v);
-}
-template <>
-__device__ __forceinline__ void st_adv_atomic_add<int32_t>(int32_t *p, int32_t v)
-{
-    atomicAdd((unsigned int *)p, (unsigned int)v);
-}
-
 extern "C" __global__ void __launch_bounds__(ST_BLOCK)
 ST_SYM(adv_scatter_add)(const __grid_constant__ st_adv_args a, int *status)
 {
     ST_ADV_GRID_STRIDE(e, a.n) {
-        const int64_t t = e / a.n_inner, r = e - t * a.n_inner;
-        const int64_t o = t / a.n_idx, j = t - o * a.n_idx;
-        int64_t dense_j, x_j, key;
-        if (!st_adv_index(a, j, &dense_j, &x_j, &key)) {
+        int64_t x_off, dense_off;
+        if (!st_adv_element(a, e, &x_off, &dense_off)) {
             *status = 1;
             continue;
         }
-        int64_t rest[2];
-        st_adv_rest(a, o * a.n_inner + r, rest);
-        st_adv_atomic_add((st_t *)(a.x + rest[0] + x_j),
-                          *(const st_t *)(a.dense + rest[1] + dense_j));
+        st_atomic_add((st_t *)(a.x + x_off), *(const st_t *)(a.dense + dense_off));
     }
 }
 #endif

@@ -76,17 +76,7 @@ __device__ __forceinline__ void st_ew_strided(const st_strided_args &a)
     }
 }
 
-extern "C" __global__ void __launch_bounds__(ST_BLOCK)
-ST_SYM(ew_strided32)(const __grid_constant__ st_strided_args a)
-{
-    st_ew_strided<uint32_t>(a);
-}
-
-extern "C" __global__ void __launch_bounds__(ST_BLOCK)
-ST_SYM(ew_strided64)(const __grid_constant__ st_strided_args a)
-{
-    st_ew_strided<int64_t>(a);
-}
+ST_INDEX_WIDTH_KERNELS(ew_strided, st_ew_strided, st_strided_args)
 
 #undef ST_LD_ONE
 #undef ST_LD_LANE

@@ -75,14 +75,4 @@ __device__ __forceinline__ void st_padded_sum(const st_ps_args &a)
     }
 }
 
-extern "C" __global__ void __launch_bounds__(ST_BLOCK)
-ST_SYM(padded_sum32)(const __grid_constant__ st_ps_args a)
-{
-    st_padded_sum<uint32_t>(a);
-}
-
-extern "C" __global__ void __launch_bounds__(ST_BLOCK)
-ST_SYM(padded_sum64)(const __grid_constant__ st_ps_args a)
-{
-    st_padded_sum<int64_t>(a);
-}
+ST_INDEX_WIDTH_KERNELS(padded_sum, st_padded_sum, st_ps_args)

@@ -164,4 +164,34 @@ __device__ __forceinline__ S st_block_reduce(S s, Combine combine)
     return s;
 }
 
+/* The two entries of a kernel whose flat index is 32-bit where every offset fits
+ * (NAME32, faster on the GPU) or 64-bit (NAME64): IMPL<I>(args) is the body. */
+#define ST_INDEX_WIDTH_KERNELS(NAME, IMPL, ARGS)                                        \
+    extern "C" __global__ void __launch_bounds__(ST_BLOCK)                            \
+    ST_SYM(NAME##32)(const __grid_constant__ ARGS a) { IMPL<uint32_t>(a); }           \
+    extern "C" __global__ void __launch_bounds__(ST_BLOCK)                            \
+    ST_SYM(NAME##64)(const __grid_constant__ ARGS a) { IMPL<int64_t>(a); }
+
+/* atomicAdd for every type that has one: it has no signed 64-bit or uint64_t
+ * overload, and the unsigned ones add two's-complement integers of either
+ * signedness alike (wrapping, as NumPy's integer sums). Used by the scatter
+ * kernels (take.cuh, advindex.cuh) where an increment is exact in any order. */
+template <typename T>
+__device__ __forceinline__ void st_atomic_add(T *p, T v) { atomicAdd(p, v); }
+template <>
+__device__ __forceinline__ void st_atomic_add<int64_t>(int64_t *p, int64_t v)
+{
+    atomicAdd((unsigned long long *)p, (unsigned long long)v);
+}
+template <>
+__device__ __forceinline__ void st_atomic_add<uint64_t>(uint64_t *p, uint64_t v)
+{
+    atomicAdd((unsigned long long *)p, (unsigned long long)v);
+}
+template <>
+__device__ __forceinline__ void st_atomic_add<int32_t>(int32_t *p, int32_t v)
+{
+    atomicAdd((unsigned int *)p, (unsigned int)v);
+}
+
 #endif /* SYMTHEANO_RT_CUH */

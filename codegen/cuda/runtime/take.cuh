@@ -111,26 +111,6 @@ ST_SYM(scatter_set)(const __grid_constant__ st_take_args a, int *status, const i
 }
 
 #if ST_ATOMIC_ADD
-/* atomicAdd has no signed 64-bit or uint64_t overload: the unsigned long long one
- * adds two's-complement integers of either signedness alike. */
-template <typename T>
-__device__ __forceinline__ void st_atomic_add(T *p, T v) { atomicAdd(p, v); }
-template <>
-__device__ __forceinline__ void st_atomic_add<int64_t>(int64_t *p, int64_t v)
-{
-    atomicAdd((unsigned long long *)p, (unsigned long long)v);
-}
-template <>
-__device__ __forceinline__ void st_atomic_add<uint64_t>(uint64_t *p, uint64_t v)
-{
-    atomicAdd((unsigned long long *)p, (unsigned long long)v);
-}
-template <>
-__device__ __forceinline__ void st_atomic_add<int32_t>(int32_t *p, int32_t v)
-{
-    atomicAdd((unsigned int *)p, (unsigned int)v); /* wraps, as NumPy's sums */
-}
-
 extern "C" __global__ void __launch_bounds__(ST_BLOCK)
 ST_SYM(scatter_add)(const __grid_constant__ st_take_args a, int *status)
 {
