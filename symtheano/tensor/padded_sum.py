@@ -320,13 +320,15 @@ def _kernels(op, types_, aliases):
     fresh = [TensorType(t.dtype, (None,) * t.ndim).make_variable() for t in types_]
     index = {id(v): k for k, v in enumerate(fresh)}
     zero = constant(np.zeros((), dtype=op.dtype))
+    values = _values(op, lambda a, n: fresh[a:a + n])
     contributions = [Elemwise(_ADD)(zero, value) if t.kind == "inc" else value
-                     for t, value in zip(op.terms, _values(op, lambda a, n: fresh[a:a + n]))]
+                     for t, value in zip(op.terms, values)]
     # The fused sum reads aliased inputs once. Its `0 + value` of an "inc" term only
     # turns -0.0 into +0.0, which changes a sum only when everything added before is
     # -0.0 too: after the first "inc" term the running sum is never -0.0, so later
     # "inc" terms add their value directly (the same bits, one add fewer).
-    shared = _values(op, lambda a, n: [fresh[aliases[j]] for j in range(a, a + n)])
+    shared = values if aliases == tuple(range(len(fresh))) else _values(
+        op, lambda a, n: [fresh[aliases[j]] for j in range(a, a + n)])
     fused_parts, never_negative_zero = [], False
     for t, value in zip(op.terms, shared):
         if t.kind == "inc" and not never_negative_zero:
